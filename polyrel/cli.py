@@ -1,0 +1,46 @@
+"""The `polyrel` command: one entry point, one subcommand group per module.
+
+Each group lives beside the code it drives and exposes `add_parser(subparsers)`; the
+module is imported only when listed here, and heavy libraries (torch, Beam) are imported
+inside the command functions so `polyrel --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from polyrel import __version__
+
+# (module, description) of every subcommand group, in help order.
+COMMAND_MODULES: tuple[str, ...] = (
+    "polyrel.model.cli",
+    "polyrel.model.encoders",
+    "polyrel.pipeline.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polyrel", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"polyrel {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

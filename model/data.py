@@ -1,0 +1,231 @@
+"""The one in-memory form of an annotated sentence, and readers for the formats that carry it.
+
+Two on-disk formats are read: CrossRE / Multi-CrossRE (token spans with inclusive ends,
+relations keyed by spans) and polyrel's own JSONL (token spans with exclusive ends,
+relations keyed by entity index). Both become `AnnotatedSentence`. A malformed record is
+an `InvalidRecordError` naming file, line and reason, or, with `skip_invalid`, a counted
+`SkippedRecord`: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A mention as a token span `[start, end)`; character offsets when the source has them."""
+
+    start: int
+    end: int
+    type: str
+    char_start: int | None = None
+    char_end: int | None = None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A directed relation head→tail between two entities (indices into the sentence's entities)."""
+
+    head: int
+    tail: int
+    labels: tuple[str, ...]
+
+
+@dataclass
+class AnnotatedSentence:
+    id: str
+    tokens: list[str]
+    entities: list[Entity]
+    relations: list[Relation] = field(default_factory=list)
+    lang: str | None = None
+    text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """polyrel's JSONL record (the documented training/predict format)."""
+        record: dict[str, Any] = {"id": self.id, "lang": self.lang, "tokens": self.tokens}
+        if self.text is not None:
+            record["text"] = self.text
+        record["entities"] = [
+            {k: v for k, v in asdict(e).items() if v is not None} for e in self.entities
+        ]
+        record["relations"] = [
+            {"head": r.head, "tail": r.tail, "labels": list(r.labels)} for r in self.relations
+        ]
+        return record
+
+
+class InvalidRecordError(ValueError):
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    path: str
+    line: int
+    reason: str
+
+
+@dataclass
+class Corpus:
+    """Sentences read from one or more files, plus the records skipped on the way."""
+
+    sentences: list[AnnotatedSentence]
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+
+def _open_text(path: str) -> io.TextIOBase:
+    """Any local path or fsspec URL; gzip by magic bytes, so a `.json.gz` misnamed still reads."""
+    raw = fsspec.open(path, "rb").open()
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        raw = gzip.GzipFile(fileobj=raw)
+    return io.TextIOWrapper(raw, encoding="utf-8")
+
+
+def _check_span(start: int, end: int, n_tokens: int, what: str) -> None:
+    if not (isinstance(start, int) and isinstance(end, int)):
+        raise ValueError(f"{what} span [{start!r}, {end!r}) is not a pair of integers")
+    if not 0 <= start < end <= n_tokens:
+        raise ValueError(f"{what} span [{start}, {end}) out of range for {n_tokens} tokens")
+
+
+def _check_tokens(tokens: Any) -> list[str]:
+    if not isinstance(tokens, list) or not tokens:
+        raise ValueError("empty tokens")
+    if not all(isinstance(t, str) and t for t in tokens):
+        raise ValueError("tokens must be non-empty strings")
+    return tokens
+
+
+def parse_crossre(record: dict[str, Any], lang: str | None = None) -> AnnotatedSentence:
+    """A CrossRE line: `ner` ends and relation spans are inclusive token indices."""
+    tokens = _check_tokens(record.get("sentence"))
+    charspans = record.get("token2charspan")
+    entities: list[Entity] = []
+    index: dict[tuple[int, int], int] = {}
+    for start, end_incl, etype in record.get("ner", []):
+        _check_span(start, end_incl + 1, len(tokens), f"entity {etype!r}")
+        chars = (charspans[start][0], charspans[end_incl][1]) if charspans else (None, None)
+        index.setdefault((start, end_incl), len(entities))
+        entities.append(Entity(start, end_incl + 1, etype, *chars))
+    labels_by_pair: dict[tuple[int, int], list[str]] = {}
+    for rel in record.get("relations", []):
+        hs, he, ts, te, label = rel[:5]
+        for span in ((hs, he), (ts, te)):
+            if span not in index:
+                raise ValueError(f"relation {label!r} refers to unknown entity span {list(span)}")
+        pair = (index[(hs, he)], index[(ts, te)])
+        if pair[0] == pair[1]:
+            raise ValueError(f"relation {label!r} links an entity to itself")
+        labels = labels_by_pair.setdefault(pair, [])
+        if label not in labels:
+            labels.append(label)
+    relations = [Relation(h, t, tuple(ls)) for (h, t), ls in labels_by_pair.items()]
+    return AnnotatedSentence(
+        id=str(record.get("doc_key", "")),
+        tokens=tokens,
+        entities=entities,
+        relations=relations,
+        lang=lang,
+        text=record.get("sentence-detokenized"),
+    )
+
+
+def parse_polyrel(record: dict[str, Any], lang: str | None = None) -> AnnotatedSentence:
+    """polyrel's JSONL line: `end` is exclusive; relations index into `entities`."""
+    tokens = _check_tokens(record.get("tokens"))
+    entities = []
+    for e in record.get("entities", []):
+        if "type" not in e:
+            raise ValueError(f"entity {e!r} has no type")
+        _check_span(e.get("start"), e.get("end"), len(tokens), f"entity {e['type']!r}")
+        entities.append(
+            Entity(e["start"], e["end"], e["type"], e.get("char_start"), e.get("char_end"))
+        )
+    relations = []
+    for r in record.get("relations", []):
+        head, tail = r.get("head"), r.get("tail")
+        for idx in (head, tail):
+            if not isinstance(idx, int) or not 0 <= idx < len(entities):
+                raise ValueError(f"relation {r!r} refers to unknown entity {idx!r}")
+        if head == tail:
+            raise ValueError(f"relation {r!r} links an entity to itself")
+        labels = r.get("labels") or ([r["label"]] if "label" in r else [])
+        if not labels:
+            raise ValueError(f"relation {r!r} has no label")
+        relations.append(Relation(head, tail, tuple(labels)))
+    return AnnotatedSentence(
+        id=str(record.get("id", "")),
+        tokens=tokens,
+        entities=entities,
+        relations=relations,
+        lang=record.get("lang", lang),
+        text=record.get("text"),
+    )
+
+
+def iter_records(
+    path: str, lang: str | None = None, skip_invalid: bool = False,
+    skipped: list[SkippedRecord] | None = None,
+) -> Iterator[AnnotatedSentence]:
+    """Sentences of one JSONL file in either format, told apart per line by their keys."""
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("line is not a JSON object")
+                parse = parse_crossre if "sentence" in record else parse_polyrel
+                sentence = parse(record, lang)
+                if not sentence.id:
+                    sentence.id = f"{Path(str(path)).name}:{line_no}"
+                yield sentence
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                reason = f"invalid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                if not skip_invalid:
+                    raise InvalidRecordError(str(path), line_no, reason) from exc
+                if skipped is not None:
+                    skipped.append(SkippedRecord(str(path), line_no, reason))
+
+
+# Multi-CrossRE names its language folders in English; polyrel speaks ISO 639-1 throughout.
+LANGUAGE_FOLDERS: dict[str, str] = {
+    "en": "en", "english": "en", "german": "de", "spanish": "es", "chinese": "zh",
+    "japanese": "ja", "french": "fr", "finnish": "fi", "turkish": "tr", "greek": "el",
+    "ukrainian": "uk", "indonesian": "id",
+}
+
+
+def language_of(path: str) -> str | None:
+    """The language a Multi-CrossRE file is in, from its folder (`en/`, `german/`, ...)."""
+    return LANGUAGE_FOLDERS.get(Path(str(path)).parent.name.lower())
+
+
+def read_corpus(paths: Sequence[str] | str, skip_invalid: bool = False) -> Corpus:
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    corpus = Corpus(sentences=[])
+    for path in paths:
+        corpus.sentences.extend(
+            iter_records(path, language_of(path), skip_invalid, corpus.skipped)
+        )
+    return corpus
+
+
+def write_jsonl(sentences: Iterable[AnnotatedSentence], path: str) -> None:
+    with fsspec.open(path, "wt", encoding="utf-8", compression="infer") as handle:
+        for sentence in sentences:
+            handle.write(json.dumps(sentence.to_json(), ensure_ascii=False) + "\n")

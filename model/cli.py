@@ -1,0 +1,128 @@
+"""`polyrel train | evaluate | predict`: the relation model from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from polyrel.model.markers import MARKER_SCHEMES
+from polyrel.model.pooling import POOLINGS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="train a relation model (several --train files: one joint model)")
+    train.add_argument("--train", nargs="+", required=True, help="CrossRE or polyrel JSONL files (.gz ok)")
+    train.add_argument("--dev", nargs="*", default=[], help="dev files for early stopping")
+    train.add_argument("--output", required=True, help="model directory to write (best epoch)")
+    train.add_argument("--encoder", default="multilingual-e5-small", help="HF name or local path; multilingual-e5-small works offline")
+    train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm")
+    train.add_argument("--pooling", choices=POOLINGS, default="emp")
+    train.add_argument("--task", choices=("extract", "classify"), default="extract")
+    train.add_argument("--max-length", type=int, default=256)
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (paper: 2e-5 base, 1e-5 large)")
+    train.add_argument("--head-lr", type=float, default=1e-3, help="classifier (and marker rows) learning rate")
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--neg-ratio", type=float, default=None, help="sample at most this many no-relation pairs per gold pair each epoch")
+    train.add_argument("--freeze-embeddings", action="store_true", help="train only the marker rows of the word-embedding matrix")
+    train.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=run_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="score a model on annotated data")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", nargs="+", required=True)
+    evaluate.add_argument("--report", help="write the JSON report here")
+    evaluate.add_argument("--confusion-png", help="also draw the confusion matrix")
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--skip-invalid", action="store_true")
+    evaluate.set_defaults(func=run_evaluate)
+
+    predict = subparsers.add_parser("predict", help="score the entity pairs of JSONL sentences")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--input", required=True, help="polyrel or CrossRE JSONL with entities")
+    predict.add_argument("--output", required=True, help="JSONL: each sentence with scored relations")
+    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--threshold", type=float, default=0.0, help="drop relations scored below this")
+    predict.add_argument("--skip-invalid", action="store_true")
+    predict.set_defaults(func=run_predict)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from polyrel.model.data import read_corpus
+    from polyrel.model.training import Trainer, TrainingConfig, collect_inventory, initialise_model
+
+    train = read_corpus(args.train, skip_invalid=args.skip_invalid)
+    dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
+    for corpus in (train, dev):
+        if corpus and corpus.skipped:
+            print(f"skipped {len(corpus.skipped)} invalid records, first: {corpus.skipped[0]}", file=sys.stderr)
+    labels, types, type_pairs = collect_inventory(train.sentences)
+    model, tokenizer = initialise_model(
+        args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
+    )
+    config = TrainingConfig(
+        epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
+        patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
+        freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
+    )
+    result = Trainer(model, tokenizer, config).fit(train.sentences, dev.sentences if dev else None, args.output)
+    print(f"best epoch {result.best_epoch} (dev F1 {result.best_dev_f1:.4f}) saved to {args.output}"
+          f" in {result.seconds:.0f}s; skipped pairs: {sum(result.skipped_pairs.values())}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from polyrel.model.data import read_corpus
+    from polyrel.model.metrics import write_report
+    from polyrel.model.predictor import RelationPredictor
+    from polyrel.model.training import build_instances, evaluate_instances
+
+    predictor = RelationPredictor.load(args.model)
+    corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
+    report = evaluate_instances(predictor, build_instances(corpus.sentences, predictor.encoder, predictor.config.task), args.batch_size)
+    report.extra.update(
+        skipped_records=len(corpus.skipped), unseen_entity_types=dict(predictor.encoder.markers.unseen_types),
+        model=str(args.model), data=list(args.data),
+    )
+    print(report.table())
+    if args.report:
+        write_report(report, args.report, args.confusion_png)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    from polyrel.model.data import iter_records
+    from polyrel.model.predictor import PairQuery, RelationPredictor
+
+    predictor = RelationPredictor.load(args.model)
+    classify = predictor.config.task == "classify"
+    skipped: list = []
+    records = iter_records(args.input, skip_invalid=args.skip_invalid, skipped=skipped)
+    with open(args.output, "w", encoding="utf-8") as out:
+        while chunk := list(islice(records, 256)):  # pairs of many sentences share batches
+            jobs = []
+            for sentence in chunk:
+                n = len(sentence.entities)
+                pairs = ([(r.head, r.tail) for r in sentence.relations] if classify and sentence.relations
+                         else [(h, t) for h in range(n) for t in range(n) if h != t])
+                jobs.append((sentence, pairs))
+            queries = [PairQuery(tuple(s.tokens), s.entities[h], s.entities[t]) for s, pairs in jobs for h, t in pairs]
+            predictions = iter(predictor.predict(queries, args.batch_size))
+            for sentence, pairs in jobs:
+                record = sentence.to_json()
+                scored = [(h, t, next(predictions)) for h, t in pairs]
+                record["relations"] = [
+                    {"head": h, "tail": t, "label": p.label, "score": round(p.score, 6)}
+                    for h, t, p in scored if p.label is not None and p.score >= args.threshold
+                ]
+                record["skipped_pairs"] = [{"head": h, "tail": t, "reason": p.skipped} for h, t, p in scored if p.skipped]
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if skipped:
+        print(f"skipped {len(skipped)} invalid records, first: {skipped[0]}", file=sys.stderr)
+    return 0

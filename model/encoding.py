@@ -1,0 +1,146 @@
+"""From (sentence, head, tail) to encoder input ids with the marker positions, windowed to fit.
+
+Words are sub-tokenised once per sentence and reused for every pair in it (a sentence with n
+entities yields n·(n-1) pairs). A pair whose marked entities alone exceed the encoder's
+maximum length cannot be encoded faithfully; it comes back as `Unfit` with the reason, and
+callers count it rather than cutting an entity silently.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from polyrel.model.data import Entity
+from polyrel.model.markers import MarkerInventory, insert_markers
+
+
+@dataclass(frozen=True)
+class EncodedPair:
+    """Input ids plus inclusive (start marker, end marker) positions of head and tail."""
+
+    input_ids: tuple[int, ...]
+    head_span: tuple[int, int]
+    tail_span: tuple[int, int]
+    head_type: int
+    tail_type: int
+
+
+@dataclass(frozen=True)
+class Unfit:
+    reason: str
+
+
+def window(length: int, lo: int, hi: int, budget: int) -> tuple[int, int] | None:
+    """The `[start, end)` window of at most `budget` positions holding `[lo, hi]`, centred on it.
+
+    None when `[lo, hi]` alone is longer than the budget.
+    """
+    need = hi - lo + 1
+    if need > budget:
+        return None
+    if length <= budget:
+        return 0, length
+    extra = budget - need
+    left = min(lo, extra // 2)
+    right = min(length - 1 - hi, extra - left)
+    left = min(lo, extra - right)
+    return lo - left, hi + right + 1
+
+
+class PairEncoder:
+    """Encodes entity pairs for one tokenizer, marker inventory and maximum length."""
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, markers: MarkerInventory, max_length: int,
+        cache_size: int = 4096,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.markers = markers
+        self.max_length = max_length
+        missing = [m for m in markers.tokens if m not in tokenizer.get_vocab()]
+        if missing:
+            raise ValueError(f"tokenizer lacks marker tokens {missing[:5]}; add them before encoding")
+        self._marker_ids = {m: tokenizer.convert_tokens_to_ids(m) for m in markers.tokens}
+        self._type_ids = {t: i + 1 for i, t in enumerate(markers.entity_types)}  # 0 = unseen
+        probe = markers.tokens[0]  # a special token encodes to one id: what surrounds it is the wrapping
+        wrapped = tokenizer(probe, add_special_tokens=True)["input_ids"]
+        at = wrapped.index(self._marker_ids[probe])
+        self._prefix, self._suffix = wrapped[:at], wrapped[at + 1:]
+        self._budget = max_length - len(self._prefix) - len(self._suffix)
+        self._words: OrderedDict[tuple[str, ...], list[list[int]]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def word_pieces(self, words: tuple[str, ...]) -> list[list[int]]:
+        """Sub-token ids of each word (LRU-cached per sentence)."""
+        cached = self._words.get(words)
+        if cached is not None:
+            self._words.move_to_end(words)
+            return cached
+        encoding = self.tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
+        pieces: list[list[int]] = [[] for _ in words]
+        for token_id, word_id in zip(encoding["input_ids"], encoding.word_ids()):
+            if word_id is not None:
+                pieces[word_id].append(token_id)
+        self._words[words] = pieces
+        if len(self._words) > self._cache_size:
+            self._words.popitem(last=False)
+        return pieces
+
+    def encode(self, words: tuple[str, ...], head: Entity, tail: Entity) -> EncodedPair | Unfit:
+        pieces = self.word_pieces(words)
+        marked = insert_markers(
+            len(words), head, tail,
+            self.markers.pair("head", head.type), self.markers.pair("tail", tail.type),
+        )
+        content: list[int] = []
+        at: list[int] = []  # content position of each marked item
+        for item in marked.items:
+            at.append(len(content))
+            if isinstance(item, str):
+                content.append(self._marker_ids[item])
+            else:
+                content.extend(pieces[item])
+        positions = [at[marked.head_start], at[marked.head_end], at[marked.tail_start], at[marked.tail_end]]
+        span = window(len(content), min(positions), max(positions), self._budget)
+        if span is None:
+            return Unfit(
+                f"head and tail with markers span {max(positions) - min(positions) + 1} sub-tokens,"
+                f" more than the {self._budget} that fit in max_length {self.max_length}"
+            )
+        offset = len(self._prefix) - span[0]
+        hs, he, ts, te = (p + offset for p in positions)
+        return EncodedPair(
+            input_ids=tuple(self._prefix + content[span[0]: span[1]] + self._suffix),
+            head_span=(hs, he),
+            tail_span=(ts, te),
+            head_type=self._type_ids.get(head.type, 0),
+            tail_type=self._type_ids.get(tail.type, 0),
+        )
+
+
+def collate(pairs: list[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded tensors for a batch; the spans index into each row unchanged."""
+    width = max(len(p.input_ids) for p in pairs)
+    input_ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    for row, pair in enumerate(pairs):
+        input_ids[row, : len(pair.input_ids)] = torch.tensor(pair.input_ids)
+        attention_mask[row, : len(pair.input_ids)] = 1
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "head_span": torch.tensor([p.head_span for p in pairs]),
+        "tail_span": torch.tensor([p.tail_span for p in pairs]),
+        "head_type": torch.tensor([p.head_type for p in pairs]),
+        "tail_type": torch.tensor([p.tail_type for p in pairs]),
+    }
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length, so padding stays small."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]

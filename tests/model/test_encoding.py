@@ -1,0 +1,60 @@
+import pytest
+from transformers import AutoTokenizer
+
+from polyrel.model.data import Entity
+from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, window
+from polyrel.model.markers import MarkerInventory
+
+TYPES = ("person", "location")
+
+
+def encoder_for(directory, max_length=64, scheme="etm"):
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    markers = MarkerInventory(scheme, TYPES)
+    tokenizer.add_special_tokens({"additional_special_tokens": markers.tokens})
+    return PairEncoder(tokenizer, markers, max_length), tokenizer
+
+
+@pytest.mark.parametrize("family", ["tiny_bert_dir", "tiny_xlmr_dir"])
+def test_marker_positions_point_at_markers(family, request):
+    encoder, tokenizer = encoder_for(request.getfixturevalue(family))
+    words = tuple("anna visited paris and london".split())
+    pair = encoder.encode(words, Entity(0, 1, "person"), Entity(2, 3, "location"))
+    tokens = tokenizer.convert_ids_to_tokens(list(pair.input_ids))
+    assert tokens[0] in ("[CLS]", "<s>") and tokens[-1] in ("[SEP]", "</s>")
+    assert tokens[pair.head_span[0]] == tokens[pair.head_span[1]] == "[PERSON]"
+    assert tokens[pair.tail_span[0]] == tokens[pair.tail_span[1]] == "[LOCATION]"
+    inside = "".join(tokens[pair.tail_span[0] + 1: pair.tail_span[1]]).replace("▁", "")
+    assert inside == "paris"
+    assert (pair.head_type, pair.tail_type) == (1, 2)
+
+
+def test_window_centres_on_entities():
+    assert window(10, 2, 4, 20) == (0, 10)
+    assert window(100, 50, 52, 9) == (47, 56)
+    assert window(100, 0, 2, 9) == (0, 9)
+    assert window(100, 97, 99, 9) == (91, 100)
+    assert window(100, 10, 30, 9) is None
+
+
+def test_long_sentence_windowed_keeps_both_entities(tiny_bert_dir):
+    encoder, tokenizer = encoder_for(tiny_bert_dir, max_length=16)
+    words = tuple(["the"] * 30 + ["anna"] + ["the"] * 3 + ["paris"] + ["the"] * 30)
+    pair = encoder.encode(words, Entity(30, 31, "person"), Entity(34, 35, "location"))
+    assert isinstance(pair, EncodedPair) and len(pair.input_ids) == 16
+    tokens = tokenizer.convert_ids_to_tokens(list(pair.input_ids))
+    assert tokens[pair.head_span[0] + 1] == "anna" and tokens[pair.tail_span[0] + 1] == "paris"
+    assert tokens[pair.head_span[1]] == "[PERSON]" and tokens[pair.tail_span[1]] == "[LOCATION]"
+
+
+def test_pair_too_far_apart_is_unfit_with_reason(tiny_bert_dir):
+    encoder, _ = encoder_for(tiny_bert_dir, max_length=16)
+    words = tuple(["anna"] + ["the"] * 40 + ["paris"])
+    result = encoder.encode(words, Entity(0, 1, "person"), Entity(41, 42, "location"))
+    assert isinstance(result, Unfit) and "max_length 16" in result.reason
+
+
+def test_missing_markers_in_tokenizer_rejected(tiny_bert_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    with pytest.raises(ValueError, match="lacks marker tokens"):
+        PairEncoder(tokenizer, MarkerInventory("um", ()), 32)

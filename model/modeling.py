@@ -101,6 +101,7 @@ class RelationModel(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = without_pooler(encoder) if encoder is not None else build_encoder(config.encoder_config)
+        config.encoder_config = json.loads(json.dumps(self.encoder.config.to_dict()))  # as config.json stores it
         hidden = self.encoder.config.hidden_size
         self.pooler = Pooler(config.pooling, hidden, len(config.entity_types), config.type_embedding_dim)
         self.dropout = nn.Dropout(config.dropout)
@@ -117,7 +118,6 @@ class RelationModel(nn.Module):
     def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.config.encoder_config = self.encoder.config.to_dict()
         self.config.to_json_file(directory / CONFIG_NAME)
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})

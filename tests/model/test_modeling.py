@@ -1,0 +1,70 @@
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from polyrel.model.data import Entity
+from polyrel.model.modeling import ModelDirectoryError, RelationModel
+from polyrel.model.predictor import PairQuery, RelationPredictor
+from polyrel.model.training import initialise_model
+
+QUERIES = [
+    PairQuery(tuple("anna works at siemens in berlin".split()), Entity(0, 1, "person"), Entity(3, 4, "organisation")),
+    PairQuery(tuple("sony is in tokyo".split()), Entity(0, 1, "organisation"), Entity(3, 4, "location")),
+    PairQuery(tuple("sony is in tokyo".split()), Entity(3, 4, "location"), Entity(0, 1, "spaceship")),
+]
+
+
+@pytest.mark.parametrize("family", ["tiny_bert_dir", "tiny_xlmr_dir"])
+@pytest.mark.parametrize("markers,pooling,task", [("etm", "emp", "extract"), ("um", "es+type", "classify"), ("um", "ss", "extract")])
+def test_save_load_gives_identical_logits(family, markers, pooling, task, request, tmp_path):
+    model, tokenizer = initialise_model(
+        str(request.getfixturevalue(family)), ("role", "physical"), ("person", "organisation", "location"),
+        markers, pooling, task, max_length=32, seed=1,
+    )
+    model.eval()
+    before = RelationPredictor(model, _encoder(model, tokenizer), "cpu")
+    expected = before.probabilities([before.encode(q) for q in QUERIES])
+    model.save_pretrained(tmp_path, tokenizer)
+    loaded = RelationPredictor.load(tmp_path, device="cpu")
+    assert loaded.config == model.config
+    assert torch.allclose(torch.tensor(loaded.probabilities([loaded.encode(q) for q in QUERIES])), torch.tensor(expected), atol=1e-6)
+    assert loaded.encoder.markers.unseen_types == ({"spaceship": 1} if markers == "etm" else {})
+
+
+def _encoder(model, tokenizer):
+    from polyrel.model.encoding import PairEncoder
+
+    return PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
+
+
+def test_missing_tokenizer_refused(tiny_relation_model_dir, tmp_path):
+    broken = shutil.copytree(tiny_relation_model_dir, tmp_path / "m")
+    for f in broken.glob("tokenizer*"):
+        f.unlink()
+    with pytest.raises(ModelDirectoryError, match="tokenizer"):
+        RelationModel.from_pretrained(broken)
+
+
+def test_label_count_mismatch_refused(tiny_relation_model_dir, tmp_path):
+    broken = shutil.copytree(tiny_relation_model_dir, tmp_path / "m")
+    config = json.loads((broken / "config.json").read_text())
+    config["labels"] = config["labels"][:-1]
+    (broken / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirectoryError, match="classifier has 6 outputs but config.json lists 5"):
+        RelationModel.from_pretrained(broken)
+
+
+def test_missing_weights_refused(tiny_relation_model_dir, tmp_path):
+    broken = shutil.copytree(tiny_relation_model_dir, tmp_path / "m")
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(ModelDirectoryError, match="missing model.safetensors"):
+        RelationModel.from_pretrained(broken)
+
+
+def test_directory_holds_no_pickle(tiny_relation_model_dir):
+    names = {p.name for p in tiny_relation_model_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in names)

@@ -1,0 +1,85 @@
+import json
+import random
+
+import pytest
+
+from polyrel.model.cli import add_parser  # noqa: F401  (the CLI module must import cleanly)
+from polyrel.model.data import AnnotatedSentence, Entity, Relation, write_jsonl
+from polyrel.model.predictor import RelationPredictor
+from polyrel.model.training import Trainer, TrainingConfig, build_instances, collect_inventory, evaluate_instances, initialise_model
+from polyrel.cli import main
+
+PEOPLE = ["anna", "maria", "john", "peter"]
+COMPANIES = ["siemens", "sony", "acme"]
+CITIES = ["berlin", "paris", "london", "tokyo", "madrid"]
+
+
+def toy_sentences(n=20, seed=0):
+    """Relations decided by entity types and order: learnable from markers alone."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        p, c, l = rng.choice(PEOPLE), rng.choice(COMPANIES), rng.choice(CITIES)
+        if i % 2:
+            tokens = [p, "works", "at", c, "in", l]
+            ents = [Entity(0, 1, "person"), Entity(3, 4, "organisation"), Entity(5, 6, "location")]
+        else:
+            tokens = [c, "said", "the", "president", p, "visited", l]
+            ents = [Entity(0, 1, "organisation"), Entity(4, 5, "person"), Entity(6, 7, "location")]
+        idx = {e.type: k for k, e in enumerate(ents)}
+        rels = [Relation(idx["person"], idx["organisation"], ("role",)),
+                Relation(idx["organisation"], idx["location"], ("physical",))]
+        out.append(AnnotatedSentence(f"s{i}", tokens, ents, rels, "en"))
+    return out
+
+
+@pytest.mark.parametrize("task,markers,pooling", [("extract", "etm", "emp"), ("classify", "etm", "es")])
+def test_tiny_model_overfits_twenty_sentences(task, markers, pooling, tiny_bert_dir, tmp_path):
+    sentences = toy_sentences()
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, markers, pooling, task, 32, pairs, seed=3)
+    config = TrainingConfig(epochs=40, learning_rate=3e-3, head_learning_rate=1e-2, batch_size=8, patience=40, seed=3, progress=False)
+    result = Trainer(model, tokenizer, config, device="cpu").fit(sentences, sentences, tmp_path)
+    assert result.best_dev_f1 == 1.0
+    predictor = RelationPredictor.load(tmp_path, device="cpu")
+    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, task))
+    assert report.micro_f1 == 1.0 and report.macro_f1 == 1.0
+    n_pairs = 20 * 6 if task == "extract" else 20 * 2
+    assert report.n_pairs == n_pairs
+    saved = json.loads((tmp_path / "training.json").read_text())
+    assert saved["result"]["best_epoch"] == result.best_epoch
+
+
+def test_neg_sampling_and_frozen_embeddings_train_and_keep_vocab_frozen(tiny_bert_dir, tmp_path):
+    sentences = toy_sentences()
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "emp", "extract", 32, pairs, seed=3)
+    frozen_row = model.encoder.get_input_embeddings().weight[5].clone()
+    config = TrainingConfig(epochs=2, batch_size=8, neg_ratio=1.0, freeze_embeddings=True, progress=False)
+    trainer = Trainer(model, tokenizer, config, device="cpu")
+    marker_before = trainer.frozen.rows.detach().clone()
+    trainer.fit(sentences, None, tmp_path)
+    reloaded = RelationPredictor.load(tmp_path, device="cpu").model
+    weights = reloaded.encoder.get_input_embeddings().weight
+    assert (weights[5] == frozen_row).all()
+    marker_ids = tokenizer.convert_tokens_to_ids(model.config.marker_inventory().tokens)
+    assert not (weights[sorted(marker_ids)] == marker_before).all()
+
+
+def test_cli_train_evaluate_predict(tiny_bert_dir, tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    write_jsonl(toy_sentences(), str(data))
+    model_dir = tmp_path / "model"
+    assert main(["train", "--train", str(data), "--dev", str(data), "--output", str(model_dir), "--encoder", str(tiny_bert_dir),
+                 "--epochs", "1", "--max-length", "32", "--quiet"]) == 0
+    report = tmp_path / "report.json"
+    png = tmp_path / "cm.png"
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(data), "--report", str(report), "--confusion-png", str(png)]) == 0
+    assert "micro P" in capsys.readouterr().out
+    assert json.loads(report.read_text())["n_pairs"] == 120 and png.stat().st_size > 1000
+    out = tmp_path / "pred.jsonl"
+    assert main(["predict", "--model", str(model_dir), "--input", str(data), "--output", str(out), "--threshold", "0"]) == 0
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert len(rows) == 20
+    for row in rows:
+        assert all(set(r) == {"head", "tail", "label", "score"} and r["head"] != r["tail"] for r in row["relations"])

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "polyrel.model.cli",
     "polyrel.model.encoders",
     "polyrel.pipeline.cli",
+    "polyrel.kg.cli",
 )
 
 

@@ -1,0 +1,115 @@
+"""`polyrel run`'s configuration: one typed, frozen dataclass, and the argparse that fills it.
+
+polyrel's own options use hyphens (`--max-pair-distance`); Beam's pipeline options (runner
+settings, Dataflow project, Flink master…) pass through untouched after `--beam-args`, so
+any runner option Beam knows works without polyrel listing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+from polyrel.pipeline import defaults
+
+# Runners Beam does not resolve by short name.
+RUNNER_PATHS = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: str  # relation model directory (local path or fsspec URL)
+    inputs: tuple[str, ...] = field(default_factory=defaults.default_inputs)
+    output: str = defaults.DEFAULT_OUTPUT
+    ner: str = defaults.DEFAULT_NER
+    stanza_dir: str | None = None
+    max_pair_distance: int | None = None
+    restrict_type_pairs: bool = False
+    threshold: float | None = None  # None: the model's own decision (see transforms.relations.decide)
+    max_doc_chars: int = 100_000
+    batch_size: int = 32
+    num_shards: int = 1
+    device: str | None = None  # None: cuda if available, else cpu
+    run_id: str = field(default_factory=new_run_id)
+    runner: str = "DirectRunner"
+    beam_args: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("max_doc_chars", "batch_size", "num_shards"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_pair_distance is not None and self.max_pair_distance < 0:
+            raise ValueError("max_pair_distance must not be negative")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("threshold must lie in [0, 1]")
+
+    def pipeline_options(self) -> PipelineOptions:
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        runner = RUNNER_PATHS.get(self.runner, self.runner)
+        return PipelineOptions([f"--runner={runner}", *self.beam_args])
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        model = args.model or defaults.default_model_dir()
+        if not model:
+            raise SystemExit(f"polyrel run: --model is required (or set ${defaults.MODEL_ENV})")
+        return cls(
+            model=model,
+            inputs=tuple(args.inputs) or defaults.default_inputs(),
+            output=args.output,
+            ner=args.ner,
+            stanza_dir=args.stanza_dir,
+            max_pair_distance=args.max_pair_distance,
+            restrict_type_pairs=args.restrict_type_pairs,
+            threshold=args.threshold,
+            max_doc_chars=args.max_doc_chars,
+            batch_size=args.batch_size,
+            num_shards=args.num_shards,
+            device=args.device,
+            run_id=args.run_id or new_run_id(),
+            runner=args.runner,
+            beam_args=tuple(args.beam_args),
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = RunOptions.__dataclass_fields__
+    parser.add_argument("inputs", nargs="*", help="JSONL/.txt files, directories, globs or fsspec URLs"
+                        " (default: the bundled multilingual sample corpus)")
+    parser.add_argument("--out", dest="output", default=defaults.DEFAULT_OUTPUT,
+                        help="output directory or URL: triples/, entities/, errors/ (default: %(default)s)")
+    parser.add_argument("--model", help=f"relation model directory or URL (default: ${defaults.MODEL_ENV})")
+    parser.add_argument("--ner", default=defaults.DEFAULT_NER,
+                        help="entity source: given (spans in the input), stanza, or a registered backend"
+                        " (default: %(default)s)")
+    parser.add_argument("--stanza-dir", help="stanza resources directory (tokenizer/NER models; never downloaded)")
+    parser.add_argument("--max-pair-distance", type=int, help="skip pairs more than N tokens apart")
+    parser.add_argument("--restrict-type-pairs", action="store_true",
+                        help="score only (head type, tail type) pairs seen in training (model config)")
+    parser.add_argument("--threshold", type=float,
+                        help="emit a pair's best relation when its probability reaches this (default: the"
+                        " model's own decision, i.e. beating 'no relation')")
+    parser.add_argument("--max-doc-chars", type=int, default=d["max_doc_chars"].default,
+                        help="longer documents go to errors/ (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=d["batch_size"].default,
+                        help="pairs per inference batch (default: %(default)s)")
+    parser.add_argument("--num-shards", type=int, default=d["num_shards"].default,
+                        help="Parquet files per table (default: %(default)s)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1… (default: cuda when available)")
+    parser.add_argument("--run-id", help="recorded in every row (default: UTC time + random suffix)")
+    parser.add_argument("--runner", default="DirectRunner",
+                        help="Beam runner: DirectRunner, DaskRunner, DataflowRunner, FlinkRunner… (default: %(default)s)")
+    parser.add_argument("--beam-args", nargs=argparse.REMAINDER, default=[],
+                        help="everything after this goes to Beam as pipeline options, e.g."
+                        " --beam-args --direct_running_mode=multi_processing --direct_num_workers=2")

@@ -1,0 +1,106 @@
+"""Building the Beam graph from `RunOptions`, running it, and reading back what it did.
+
+    Read → Sentences → Entities → Pairs → Relations (RunInference) → triples/
+                                  └→ entities/            every stage's dead letters → errors/
+
+The graph ends in one Flatten of the three tables' final file lists: DaskRunner computes
+only the last transform's result, so every sink must feed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.runner import PipelineResult
+
+from polyrel.model.modeling import RelationModelConfig
+from polyrel.pipeline.options import RunOptions
+from polyrel.schemas import tables
+from polyrel.schemas.records import AnnotatedSentence
+from polyrel.transforms.deadletters import NAMESPACE
+from polyrel.transforms.entities import DetectEntities, NerSettings
+from polyrel.transforms.pairs import EnumeratePairs, PairFilter
+from polyrel.transforms.read import ReadDocuments
+from polyrel.transforms.relations import ClassifyRelations, RelationModelHandler, load_config
+from polyrel.transforms.sentences import SplitSentences
+from polyrel.transforms.write import WriteTable
+
+TABLES = ("triples", "entities", "errors")
+
+
+def entity_rows(annotated: AnnotatedSentence, run_id: str) -> list[dict]:
+    return [tables.entity_row(annotated.sentence, m, run_id) for m in annotated.entities]
+
+
+def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelConfig) -> beam.PCollection:
+    """Apply the whole job to `pipeline`; returns the PCollection of written file paths."""
+    run_id, out = options.run_id, options.output.rstrip("/")
+    documents, read_errors = pipeline | "Read" >> ReadDocuments(options.inputs, options.max_doc_chars)
+    segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir)
+    annotated, entity_errors = segmented | "Entities" >> DetectEntities(
+        options.ner, NerSettings(stanza_dir=options.stanza_dir))
+    rules = PairFilter(
+        entity_types=frozenset(config.entity_types),
+        max_distance=options.max_pair_distance,
+        type_pairs=frozenset(config.type_pairs) if options.restrict_type_pairs else None,
+    )
+    pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(rules)
+    handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device)
+    triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler)
+    errors = (read_errors, sentence_errors, entity_errors, pair_errors, relation_errors) | "Errors" >> beam.Flatten()
+
+    def sink(name: str, schema: pa.Schema, key: tuple[str, ...]) -> WriteTable:
+        return WriteTable(f"{out}/{name}", schema, key, run_id, options.num_shards)
+
+    model_id = config.model_id or options.model
+    written = (
+        triples
+        | "TripleRows" >> beam.Map(tables.triple_row, model_id, run_id)
+        | "WriteTriples" >> sink("triples", tables.TRIPLES_SCHEMA, tables.SORT_KEYS["triples"]),
+        annotated
+        | "EntityRows" >> beam.FlatMap(entity_rows, run_id)
+        | "WriteEntities" >> sink("entities", tables.ENTITIES_SCHEMA, tables.SORT_KEYS["entities"]),
+        errors
+        | "ErrorRows" >> beam.Map(tables.error_row, run_id)
+        | "WriteErrors" >> sink("errors", tables.ERRORS_SCHEMA, tables.SORT_KEYS["errors"]),
+    )
+    return written | "Written" >> beam.Flatten()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    output: str
+    run_id: str
+    state: str
+    counters: dict[str, int] | None  # None where the runner reports no metrics (DaskRunner)
+
+
+def counters(result: PipelineResult) -> dict[str, int] | None:
+    """The `polyrel` counters, committed values where the runner has them."""
+    try:
+        found = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    except NotImplementedError:
+        return None
+    totals: dict[str, int] = {}
+    for c in found:
+        value = c.committed if c.committed is not None else c.attempted
+        totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + int(value or 0)
+    return dict(sorted(totals.items()))
+
+
+def run(options: RunOptions) -> RunReport:
+    """Run the job to completion; raises if it fails."""
+    config = load_config(options.model)
+    pipeline = beam.Pipeline(options=options.pipeline_options())
+    build(pipeline, options, config)
+    result = pipeline.run()
+    try:
+        state = result.wait_until_finish()
+    finally:
+        client = getattr(result, "client", None)  # DaskRunner leaves its dask client open
+        if client is not None:
+            client.close()
+    return RunReport(options.output, options.run_id, str(state), counters(result))

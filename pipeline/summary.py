@@ -1,0 +1,39 @@
+"""Reading a run's output back: tables as Arrow, and the short report `polyrel run` prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def read_table(output: str, name: str) -> pa.Table:
+    """One output table (all its parts) as written by a run into `output`."""
+    fs, path = fsspec.core.url_to_fs(f"{output.rstrip('/')}/{name}")
+    return pq.read_table(path, filesystem=fs)
+
+
+def _counts(title: str, values: list[str]) -> list[str]:
+    counts = Counter(values)
+    return [f"{title}: " + (", ".join(f"{k} {n}" for k, n in counts.most_common()) or "none")]
+
+
+def summarise(output: str, counters: dict[str, int] | None, examples: int = 5) -> str:
+    triples, errors = read_table(output, "triples"), read_table(output, "errors")
+    lines = [f"output: {output}"]
+    if counters is None:
+        lines.append("counters: not reported by this runner")
+    else:
+        lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
+    lines.append(f"triples: {triples.num_rows}")
+    lines += _counts("  by relation", triples.column("relation").to_pylist())
+    lines += _counts("  by language", triples.column("lang").to_pylist())
+    rows = triples.sort_by([("score", "descending")]).slice(0, examples).to_pylist()
+    for r in rows:
+        lines.append(f"  [{r['lang']}] {r['head_text']} ({r['head_type']}) --{r['relation']}--> "
+                     f"{r['tail_text']} ({r['tail_type']})  {r['score']:.3f}  {r['doc_id']}#{r['sentence_index']}")
+    lines.append(f"errors: {errors.num_rows}")
+    lines += _counts("  by stage", errors.column("stage").to_pylist())
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""The records that flow between pipeline stages, one frozen dataclass per stage boundary.
+
+Every offset is a character offset into the original document text (`Document.text`), end
+exclusive, so any stage's output can be traced back to the source without re-tokenising.
+`RECORDS_VERSION` changes whenever a field changes meaning; records are not persisted between
+runs (the Parquet tables in `schemas.tables` are the contract), but workers of one job must agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RECORDS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CharSpan:
+    """A pre-annotated entity as the input gives it: `[start, end)` characters and a type."""
+
+    start: int
+    end: int
+    type: str
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    lang: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    entities: tuple[CharSpan, ...] | None = None  # None: the input carried no annotation
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # document character offsets
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    doc_id: str
+    index: int  # position in the document, from 0
+    start: int  # document character offsets of the sentence
+    end: int
+    text: str
+    lang: str
+    tokens: tuple[Token, ...]
+
+
+@dataclass(frozen=True)
+class SegmentedDocument:
+    """A document with its sentences: the entity stage needs both (given spans are per document)."""
+
+    document: Document
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class EntityMention:
+    start: int  # document character offsets
+    end: int
+    type: str  # normalised to the relation model's type names where a mapping exists
+    text: str
+    token_start: int  # token span [token_start, token_end) within the sentence
+    token_end: int
+    source: str  # the NER backend that produced it
+
+
+@dataclass(frozen=True)
+class AnnotatedSentence:
+    sentence: Sentence
+    entities: tuple[EntityMention, ...]
+
+
+@dataclass(frozen=True)
+class PairCandidate:
+    """An ordered (head, tail) pair of mentions from one sentence, to be scored."""
+
+    sentence: Sentence
+    head: EntityMention
+    tail: EntityMention
+
+    @property
+    def token_count(self) -> int:
+        return len(self.sentence.tokens)
+
+
+@dataclass(frozen=True)
+class Triple:
+    pair: PairCandidate
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that failed a stage: kept with its reason so the run can go on and be audited."""
+
+    doc_id: str | None
+    stage: str  # read | sentences | entities | pairs | relations
+    reason: str
+    raw: str | None = None  # the offending input (line, entity, pair) where available
+    source: str | None = None  # file the record came from, where known

@@ -1,0 +1,187 @@
+"""Stage 3: entity mentions for each sentence, from a pluggable NER backend.
+
+A backend maps a document to character spans `[start, end)` with a type; this stage checks
+each span, normalises its type to the relation model's vocabulary (the 39 CrossRE types),
+places it in its sentence and on token boundaries. Backends are registered by name:
+- `given`: the spans the input carries (`entities` in the JSONL record), from any upstream NER;
+- `stanza`: stanza's NER, with models from `--stanza-dir` (never downloaded);
+- more via `register_ner_backend` (the project's own NER model registers as `polyrel`).
+
+Type normalisation (`normalise_type`): lower case, spaces/underscores/hyphens removed,
+then `TYPE_MAP` (stanza's CoNLL-03 and OntoNotes labels, US spellings). Numeric and temporal
+OntoNotes types map to None and are dropped: CrossRE annotates no such entities.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import apache_beam as beam
+
+from polyrel.schemas.records import (
+    AnnotatedSentence, CharSpan, DeadLetter, Document, EntityMention, SegmentedDocument, Sentence,
+)
+from polyrel.transforms import stanza_models
+from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+
+STAGE = "entities"
+
+TYPE_MAP: dict[str, str | None] = {
+    # CoNLL-03 style (stanza's 4-class models for most languages)
+    "per": "person", "org": "organisation", "loc": "location", "misc": "misc",
+    # OntoNotes (stanza's en/zh models): GPE covers cities and states as well as countries,
+    # so it maps to the broader `location`
+    "gpe": "location", "fac": "location", "norp": "misc", "product": "product", "event": "event",
+    "workofart": "misc", "law": "misc", "language": "misc",
+    "date": None, "time": None, "percent": None, "money": None, "quantity": None, "ordinal": None,
+    "cardinal": None,
+    # spelling variants
+    "organization": "organisation", "persons": "person", "people": "person",
+}
+
+
+def normalise_type(raw: str) -> str | None:
+    key = "".join(c for c in raw.lower() if c not in " _-")
+    return TYPE_MAP.get(key, key)
+
+
+@dataclass(frozen=True)
+class NerSettings:
+    """What a backend may need; one object so new backends do not change the stage's signature."""
+
+    stanza_dir: str | None = None
+    model: str | None = None  # a backend's own model location (the `polyrel` NER)
+
+
+NerBackend = Callable[[Document, str], Sequence[CharSpan]]  # (document, language) → spans
+_BACKENDS: dict[str, Callable[[NerSettings], NerBackend]] = {}
+
+
+def register_ner_backend(name: str) -> Callable[[Callable[[NerSettings], NerBackend]], Callable[[NerSettings], NerBackend]]:
+    """Register a factory `settings → backend` under `name` (the value of `--ner`)."""
+
+    def decorate(factory: Callable[[NerSettings], NerBackend]) -> Callable[[NerSettings], NerBackend]:
+        _BACKENDS[name] = factory
+        return factory
+
+    return decorate
+
+
+def ner_backends() -> tuple[str, ...]:
+    return tuple(sorted(_BACKENDS))
+
+
+def create_ner_backend(name: str, settings: NerSettings) -> NerBackend:
+    """The backend called `name`; fails early (at graph construction) on unusable settings."""
+    if name not in _BACKENDS:
+        raise ValueError(f"unknown NER backend {name!r}; registered: {', '.join(ner_backends())}")
+    return _BACKENDS[name](settings)
+
+
+@register_ner_backend("given")
+def _given(settings: NerSettings) -> NerBackend:
+    def spans(document: Document, lang: str) -> Sequence[CharSpan]:
+        if document.entities is None:
+            count("documents_without_entities")
+        return document.entities or ()
+
+    return spans
+
+
+@register_ner_backend("stanza")
+def _stanza(settings: NerSettings) -> NerBackend:
+    if not settings.stanza_dir:
+        raise stanza_models.StanzaModelMissing(
+            "--ner stanza needs --stanza-dir; " + stanza_models.how_to_install(None, "<lang>", "tokenize,ner"))
+
+    def spans(document: Document, lang: str) -> Sequence[CharSpan]:
+        parsed = stanza_models.pipeline(settings.stanza_dir, lang, "tokenize,ner")(document.text)
+        return [CharSpan(e.start_char, e.end_char, e.type) for e in parsed.ents]
+
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, source: str) -> EntityMention | str:
+    """The mention on token boundaries, or why it cannot be placed."""
+    covered = [i for i, t in enumerate(sentence.tokens) if t.start < end and t.end > start]
+    if not covered:
+        return "entity span covers no token"
+    return EntityMention(start, end, etype, text[start:end], covered[0], covered[-1] + 1, source)
+
+
+def align(
+    segmented: SegmentedDocument, spans: Sequence[CharSpan], source: str
+) -> Iterator[AnnotatedSentence | DeadLetter]:
+    """Place spans in their sentences; a span that does not fit is a dead letter, the rest go on."""
+    document, sentences = segmented.document, segmented.sentences
+    text = document.text
+    starts = [s.start for s in sentences]
+    found: list[dict[tuple[int, int, str], EntityMention]] = [{} for _ in sentences]
+    for span in spans:
+        raw = json.dumps({"start": span.start, "end": span.end, "type": span.type}, ensure_ascii=False)
+        if not 0 <= span.start < span.end <= len(text):
+            yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) outside the"
+                                         f" text ({len(text)} characters)", raw))
+            continue
+        etype = normalise_type(span.type)
+        if etype is None:
+            count("entities_dropped_type")
+            continue
+        start, end = _trim(text, span.start, span.end)
+        index = bisect.bisect_right(starts, start) - 1
+        if start == end or index < 0 or end > sentences[index].end:
+            yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) is not inside"
+                                         " one sentence", raw))
+            continue
+        mention = _mention(text, sentences[index], start, end, etype, source)
+        if isinstance(mention, str):
+            yield dead_letter(DeadLetter(document.id, STAGE, mention, raw))
+            continue
+        found[index].setdefault((mention.start, mention.end, mention.type), mention)
+    for sentence, mentions in zip(sentences, found):
+        count("entities", len(mentions))
+        yield AnnotatedSentence(sentence, tuple(sorted(mentions.values(), key=lambda m: (m.start, m.end, m.type))))
+
+
+class AnnotateEntities(beam.DoFn):
+    def __init__(self, backend: str, settings: NerSettings) -> None:
+        self.backend_name = backend
+        self.settings = settings
+
+    def setup(self) -> None:
+        self.backend = create_ner_backend(self.backend_name, self.settings)
+
+    def process(self, segmented: SegmentedDocument) -> Iterator[AnnotatedSentence | DeadLetter]:
+        document = segmented.document
+        lang = segmented.sentences[0].lang if segmented.sentences else (document.lang or "und")
+        try:
+            spans = self.backend(document, lang)
+        except stanza_models.StanzaModelMissing as exc:
+            yield dead_letter(DeadLetter(document.id, STAGE, str(exc)))
+            return
+        yield from align(segmented, spans, self.backend_name)
+
+
+class DetectEntities(beam.PTransform):
+    """Segmented documents → (sentences with entity mentions, dead letters)."""
+
+    def __init__(self, backend: str, settings: NerSettings) -> None:
+        super().__init__()
+        create_ner_backend(backend, settings)  # unknown name or unusable settings fail at launch
+        self.backend = backend
+        self.settings = settings
+
+    def expand(self, segmented: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        annotated = segmented | "Detect" >> beam.ParDo(AnnotateEntities(self.backend, self.settings))
+        return split_dead_letters(annotated, "Detect")

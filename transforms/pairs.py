@@ -1,0 +1,68 @@
+"""Stage 4: ordered entity pairs per sentence, the candidates the relation model scores.
+
+Every ordered pair (head ≠ tail) of a sentence's mentions is a candidate, so cost grows with
+the square of the entity count; two filters keep it in check: `max_distance` (tokens between
+the two spans) and `type_pairs` (only the (head type, tail type) combinations seen in training,
+from the model's config). Pairs whose spans overlap are skipped: entity markers cannot nest.
+A mention whose type the model does not know is a dead letter (once, not once per pair).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import apache_beam as beam
+
+from polyrel.schemas.records import AnnotatedSentence, DeadLetter, EntityMention, PairCandidate
+from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+
+STAGE = "pairs"
+
+
+@dataclass(frozen=True)
+class PairFilter:
+    entity_types: frozenset[str]  # the relation model's types; others cannot be marked
+    max_distance: int | None = None  # tokens between head and tail spans
+    type_pairs: frozenset[tuple[str, str]] | None = None  # None: all type combinations
+
+
+def token_gap(a: EntityMention, b: EntityMention) -> int:
+    """Tokens strictly between two spans; 0 when adjacent, negative when they overlap."""
+    return max(a.token_start, b.token_start) - min(a.token_end, b.token_end)
+
+
+def enumerate_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> Iterator[PairCandidate | DeadLetter]:
+    sentence = annotated.sentence
+    known = []
+    for mention in annotated.entities:
+        if mention.type in rules.entity_types:
+            known.append(mention)
+        else:
+            yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"entity type {mention.type!r} is not one of the"
+                                         f" model's entity types", f"{mention.text} [{mention.start}, {mention.end})"))
+    for head in known:
+        for tail in known:
+            if head is tail:
+                continue
+            gap = token_gap(head, tail)
+            if gap < 0:
+                count("pairs_overlapping")
+            elif rules.max_distance is not None and gap > rules.max_distance:
+                count("pairs_too_far")
+            elif rules.type_pairs is not None and (head.type, tail.type) not in rules.type_pairs:
+                count("pairs_type_filtered")
+            else:
+                count("pairs")
+                yield PairCandidate(sentence, head, tail)
+
+
+class EnumeratePairs(beam.PTransform):
+    """Annotated sentences → (pair candidates, dead letters)."""
+
+    def __init__(self, rules: PairFilter) -> None:
+        super().__init__()
+        self.rules = rules
+
+    def expand(self, sentences: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        return split_dead_letters(sentences | "Enumerate" >> beam.FlatMap(enumerate_pairs, self.rules), "Enumerate")

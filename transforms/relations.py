@@ -1,0 +1,153 @@
+"""Stage 5: score pair candidates with the relation model through Beam's RunInference.
+
+Batching is done here, not by RunInference's BatchElements: pairs are keyed by a length
+bucket (sentence tokens, rounded up to a power of two) plus a spreading shard, grouped, sorted
+by length and cut into batches, which go to RunInference pre-batched (`with_no_batching`).
+Batches therefore hold pairs of similar length (little padding; the predictor sorts again by
+encoded length inside a batch), and the result does not depend on bundle boundaries
+(BatchElements flushes in `finish_bundle`, whose output DaskRunner drops).
+
+The model is loaded once per worker process by RunInference's `shared.Shared` handle and used
+by all threads of that process; on a GPU the predictor runs bf16 autocast, on CPU float32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import fsspec
+import numpy as np
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+
+from polyrel.model.data import Entity
+from polyrel.model.encoding import EncodedPair, Unfit
+from polyrel.model.modeling import CONFIG_NAME, RelationModelConfig
+from polyrel.model.predictor import PairQuery, RelationPredictor
+from polyrel.schemas.records import DeadLetter, EntityMention, PairCandidate, Triple
+from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+
+STAGE = "relations"
+Scored = list[tuple[str, float]] | Unfit  # labels kept for a pair, or why it could not be encoded
+
+
+def local_model_dir(model_dir: str) -> str:
+    """A local copy of a model directory given as a URL (gs://, s3://…); local paths as they are."""
+    if "://" not in model_dir or model_dir.startswith("file://"):
+        return model_dir.removeprefix("file://")
+    target = Path(tempfile.gettempdir()) / "polyrel-models" / hashlib.sha256(model_dir.encode()).hexdigest()[:16]
+    if not (target / CONFIG_NAME).is_file():
+        fs, path = fsspec.core.url_to_fs(model_dir)
+        fs.get(path.rstrip("/") + "/", str(target), recursive=True)
+    return str(target)
+
+
+def load_config(model_dir: str) -> RelationModelConfig:
+    """The model's config without its weights: labels, types, type pairs, id (needed at launch)."""
+    return RelationModelConfig.from_json_file(Path(local_model_dir(model_dir)) / CONFIG_NAME)
+
+
+def _entity(mention: EntityMention) -> Entity:
+    return Entity(mention.token_start, mention.token_end, mention.type, mention.start, mention.end)
+
+
+def to_query(pair: PairCandidate) -> PairQuery:
+    return PairQuery(tuple(t.text for t in pair.sentence.tokens), _entity(pair.head), _entity(pair.tail))
+
+
+def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | None) -> list[tuple[str, float]]:
+    """The relation labels to emit for one pair, with their probabilities.
+
+    extract mode (softmax over "no relation" + labels): the best real label; with no threshold
+    it is kept only when it beats "no relation" (the predictor's argmax decision), with a
+    threshold when its probability reaches it (0 keeps every pair's best label).
+    classify mode (one sigmoid per label): every label reaching the threshold (default 0.5).
+    """
+    labels = config.output_labels
+    if config.task == "extract":
+        best = 1 + int(probs[1:].argmax())
+        keep = probs[best] > probs[0] if threshold is None else probs[best] >= threshold
+        return [(labels[best], float(probs[best]))] if keep else []
+    cut = 0.5 if threshold is None else threshold
+    return sorted(((labels[i], float(p)) for i, p in enumerate(probs) if p >= cut), key=lambda x: -x[1])
+
+
+class RelationModelHandler(ModelHandler[PairCandidate, Scored, RelationPredictor]):
+    """polyrel's relation model for RunInference: pair candidates in, kept labels (or Unfit) out."""
+
+    def __init__(self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None) -> None:
+        super().__init__()
+        self.model_dir = model_dir
+        self.threshold = threshold
+        self.batch_size = batch_size
+        self.device = device
+
+    def load_model(self) -> RelationPredictor:
+        return RelationPredictor.load(local_model_dir(self.model_dir), self.device)
+
+    def run_inference(
+        self, batch: Sequence[PairCandidate], model: RelationPredictor, inference_args: dict[str, Any] | None = None
+    ) -> Iterable[PredictionResult]:
+        encoded = [model.encode(to_query(pair)) for pair in batch]
+        fit = [e for e in encoded if isinstance(e, EncodedPair)]
+        probs = iter(model.probabilities(fit, self.batch_size))
+        return [
+            PredictionResult(pair, e if isinstance(e, Unfit) else decide(next(probs), model.config, self.threshold),
+                             model.config.model_id)
+            for pair, e in zip(batch, encoded)
+        ]
+
+    def get_num_bytes(self, batch: Sequence[PairCandidate]) -> int:
+        return sum(len(p.sentence.text.encode()) for p in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "polyrel.RunInference"
+
+
+def length_bucket(pair: PairCandidate) -> int:
+    """Sentence length in tokens rounded up to a power of two (1, 2, 4, … as bit lengths)."""
+    return pair.token_count.bit_length()
+
+
+def batch_by_length(keyed: tuple[tuple[int, int], Iterable[PairCandidate]], batch_size: int) -> Iterator[list[PairCandidate]]:
+    pairs = sorted(keyed[1], key=lambda p: (p.token_count, p.sentence.doc_id, p.head.start, p.tail.start))
+    for i in range(0, len(pairs), batch_size):
+        yield pairs[i:i + batch_size]
+
+
+def to_triples(result: PredictionResult) -> Iterator[Triple | DeadLetter]:
+    pair: PairCandidate = result.example
+    if isinstance(result.inference, Unfit):
+        yield dead_letter(DeadLetter(pair.sentence.doc_id, STAGE, result.inference.reason,
+                                     f"{pair.head.text} [{pair.head.start}, {pair.head.end}) → "
+                                     f"{pair.tail.text} [{pair.tail.start}, {pair.tail.end})"))
+        return
+    for label, score in result.inference:
+        count("relations")
+        yield Triple(pair, label, score)
+
+
+class ClassifyRelations(beam.PTransform):
+    """Pair candidates → (triples, dead letters)."""
+
+    def __init__(self, handler: RelationModelHandler, spread: int = 16) -> None:
+        super().__init__()
+        self.handler = handler
+        self.spread = spread  # shards per length bucket, so one bucket is not one worker's job
+
+    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        spread, batch_size = self.spread, self.handler.batch_size
+        batches = (
+            pairs
+            | "KeyByLength" >> beam.Map(
+                lambda p: ((length_bucket(p), zlib.crc32(f"{p.sentence.doc_id}\x1f{p.sentence.index}".encode()) % spread), p))
+            | "GroupByLength" >> beam.GroupByKey()
+            | "Batch" >> beam.FlatMap(batch_by_length, batch_size)
+        )
+        results = batches | "RunInference" >> RunInference(self.handler.with_no_batching())
+        return split_dead_letters(results | "ToTriples" >> beam.FlatMap(to_triples), "ToTriples")

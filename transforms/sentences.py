@@ -1,0 +1,65 @@
+"""Stage 2: documents to sentences and tokens, with document character offsets.
+
+stanza's tokenizer is used for a language whose model is present in `--stanza-dir`; every
+other document goes through the embedded rule-based splitter (`segment.py`), which needs no
+download. A document neither can handle (unknown language tag, unsupported script) is a
+dead letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import apache_beam as beam
+
+from polyrel.schemas.records import DeadLetter, Document, SegmentedDocument, Sentence, Token
+from polyrel.transforms import segment, stanza_models
+from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+
+STAGE = "sentences"
+
+
+def stanza_sentences(document: Document, lang: str, stanza_dir: str) -> list[Sentence]:
+    parsed = stanza_models.pipeline(stanza_dir, lang, "tokenize")(document.text)
+    sentences = []
+    for s in parsed.sentences:
+        tokens = tuple(Token(t.text, t.start_char, t.end_char) for t in s.tokens)
+        start, end = tokens[0].start, tokens[-1].end
+        sentences.append(Sentence(document.id, len(sentences), start, end, document.text[start:end], lang, tokens))
+    return sentences
+
+
+def rule_sentences(document: Document, lang: str) -> list[Sentence]:
+    return [
+        Sentence(document.id, i, start, end, document.text[start:end], lang, segment.tokenize(document.text, start, end))
+        for i, (start, end) in enumerate(segment.split_sentences(document.text, lang))
+    ]
+
+
+class SplitDocument(beam.DoFn):
+    def __init__(self, stanza_dir: str | None) -> None:
+        self.stanza_dir = stanza_dir
+
+    def process(self, document: Document) -> Iterator[SegmentedDocument | DeadLetter]:
+        lang = document.lang or segment.guess_language(document.text)
+        if self.stanza_dir and stanza_models.has_models(self.stanza_dir, lang, "tokenize"):
+            sentences = stanza_sentences(document, lang, self.stanza_dir)
+        else:
+            reason = segment.unsupported_reason(document.text, lang)
+            if reason:
+                yield dead_letter(DeadLetter(document.id, STAGE, reason))
+                return
+            sentences = rule_sentences(document, lang)
+        count("sentences", len(sentences))
+        yield SegmentedDocument(document, tuple(sentences))
+
+
+class SplitSentences(beam.PTransform):
+    """Documents → (segmented documents, dead letters)."""
+
+    def __init__(self, stanza_dir: str | None) -> None:
+        super().__init__()
+        self.stanza_dir = stanza_dir
+
+    def expand(self, documents: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        return split_dead_letters(documents | "Split" >> beam.ParDo(SplitDocument(self.stanza_dir)), "Split")

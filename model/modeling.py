@@ -1,10 +1,9 @@
 """The relation model: encoder → pooled summary → linear layer over relation labels.
 
 One readable forward path, Hugging Face style: a config object carries every choice and a
-model directory (`config.json`, `model.safetensors`, tokenizer files with the markers) is
-what `save_pretrained` writes and `from_pretrained` reads, with no network and no pickle.
-The encoder's own config is stored inside ours, so a saved model rebuilds its encoder
-without the original checkpoint.
+model directory (`config.json`, `model.safetensors`, tokenizer files with the markers; or the
+compact adapter form, see `backbone.py`) is what `save_pretrained` writes and
+`from_pretrained` reads, with no network and no pickle.
 
 Task modes: `extract` scores every ordered entity pair over K labels + "no relation"
 (index 0, softmax; the paper's setting); `classify` labels gold-related pairs only, one
@@ -13,29 +12,21 @@ sigmoid per label (multi-label, the CrossRE protocol).
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import CONFIG_MAPPING, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from polyrel import __version__
+from polyrel.model.backbone import AdapterConfig, EncoderModel, ModelDirectoryError
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
 
 NO_RELATION = "no_relation"
 TASKS: tuple[str, ...] = ("extract", "classify")
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-
-
-class ModelDirectoryError(ValueError):
-    """A model directory that is missing files or whose files disagree."""
 
 
 @dataclass
@@ -51,6 +42,8 @@ class RelationModelConfig:
     type_embedding_dim: int = 32
     dropout: float = 0.1
     encoder_config: dict[str, Any] = field(default_factory=dict)
+    adapter: AdapterConfig | None = None
+    base_fingerprint: str = ""
     model_id: str = ""
     polyrel_version: str = __version__
 
@@ -69,39 +62,12 @@ class RelationModelConfig:
     def marker_inventory(self) -> MarkerInventory:
         return MarkerInventory(self.markers, self.entity_types)
 
-    def to_json_file(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    @classmethod
-    def from_json_file(cls, path: Path) -> RelationModelConfig:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ModelDirectoryError(f"{path}: unknown config keys {sorted(unknown)}")
-        return cls(**data)
+class RelationModel(EncoderModel):
+    config_class = RelationModelConfig
 
-
-def without_pooler(encoder: PreTrainedModel) -> PreTrainedModel:
-    """Drop BERT-style [CLS] poolers: relation pooling reads the last layer, and an unused
-    randomly initialised pooler would only bloat the saved weights."""
-    if getattr(encoder, "pooler", None) is not None:
-        encoder.pooler = None
-    return encoder
-
-
-def build_encoder(encoder_config: dict[str, Any]) -> PreTrainedModel:
-    """A randomly initialised encoder of the stored architecture (weights come from the directory)."""
-    config = CONFIG_MAPPING[encoder_config["model_type"]].from_dict(encoder_config)
-    return without_pooler(AutoModel.from_config(config))
-
-
-class RelationModel(nn.Module):
-    def __init__(self, config: RelationModelConfig, encoder: PreTrainedModel | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.encoder = without_pooler(encoder) if encoder is not None else build_encoder(config.encoder_config)
-        config.encoder_config = json.loads(json.dumps(self.encoder.config.to_dict()))  # as config.json stores it
+    def __init__(self, config: RelationModelConfig, encoder: nn.Module | None = None) -> None:
+        super().__init__(config, encoder)
         hidden = self.encoder.config.hidden_size
         self.pooler = Pooler(config.pooling, hidden, len(config.entity_types), config.type_embedding_dim)
         self.dropout = nn.Dropout(config.dropout)
@@ -115,46 +81,23 @@ class RelationModel(nn.Module):
         summary = self.pooler(hidden, head_span, tail_span, head_type, tail_type)
         return self.classifier(self.dropout(summary))
 
-    def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.config.to_json_file(directory / CONFIG_NAME)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
-        tokenizer.save_pretrained(str(directory))
+    @staticmethod
+    def special_tokens(config: RelationModelConfig) -> list[str]:
+        return config.marker_inventory().tokens
 
-    @classmethod
-    def from_pretrained(cls, directory: str | Path) -> tuple[RelationModel, PreTrainedTokenizerBase]:
-        """The model and its tokenizer; refuses directories whose files disagree."""
-        directory = Path(directory)
-        for name in (CONFIG_NAME, WEIGHTS_NAME):
-            if not (directory / name).is_file():
-                raise ModelDirectoryError(f"{directory}: missing {name}; not a polyrel model directory")
-        config = RelationModelConfig.from_json_file(directory / CONFIG_NAME)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelDirectoryError(f"{directory}: tokenizer files missing or unreadable ({exc})") from exc
-        missing = [m for m in config.marker_inventory().tokens if m not in tokenizer.get_vocab()]
+    def validate(self, directory: Path, shapes: dict[str, list[int]], tokenizer: PreTrainedTokenizerBase) -> None:
+        missing = [m for m in self.special_tokens(self.config) if m not in tokenizer.get_vocab()]
         if missing:
             raise ModelDirectoryError(f"{directory}: tokenizer lacks marker tokens {missing[:5]}")
-        with safe_open(str(directory / WEIGHTS_NAME), "pt") as handle:
-            shapes = {k: handle.get_slice(k).get_shape() for k in handle.keys()}
         n_out = shapes.get("classifier.weight", [None])[0]
-        if n_out != len(config.output_labels):
+        if n_out != len(self.config.output_labels):
             raise ModelDirectoryError(
                 f"{directory}: classifier has {n_out} outputs but config.json lists"
-                f" {len(config.output_labels)} ({config.task} mode labels)"
+                f" {len(self.config.output_labels)} ({self.config.task} mode labels)"
             )
-        vocab = next((s[0] for k, s in shapes.items() if k.endswith("word_embeddings.weight")), None)
-        if vocab is not None and vocab < len(tokenizer):
-            raise ModelDirectoryError(
-                f"{directory}: tokenizer has {len(tokenizer)} tokens but the embedding matrix {vocab} rows"
-            )
-        model = cls(config)
-        model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)))
-        model.eval()
-        return model, tokenizer
+        vocab = self.encoder.get_input_embeddings().num_embeddings
+        if vocab < len(tokenizer):
+            raise ModelDirectoryError(f"{directory}: tokenizer has {len(tokenizer)} tokens but the embedding matrix {vocab} rows")
 
 
 def add_markers(

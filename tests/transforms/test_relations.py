@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from polyrel.model.predictor import RelationPredictor
+from polyrel.schemas.records import DeadLetter, Document, EntityMention, PairCandidate, Triple
+from polyrel.transforms.relations import (
+    RelationModelHandler, batch_by_length, decide, length_bucket, load_config, to_query, to_triples,
+)
+from polyrel.transforms.sentences import rule_sentences
+
+
+def candidate(text, head_word, head_type, tail_word, tail_type, doc_id="d"):
+    sentence = rule_sentences(Document(doc_id, text, "en"), "en")[0]
+    words = [t.text for t in sentence.tokens]
+
+    def mention(word, etype):
+        i = words.index(word)
+        return EntityMention(sentence.tokens[i].start, sentence.tokens[i].end, etype, word, i, i + 1, "given")
+
+    return PairCandidate(sentence, mention(head_word, head_type), mention(tail_word, tail_type))
+
+
+PAIRS = [
+    candidate("john works for sony in tokyo .", "john", "person", "sony", "organisation"),
+    candidate("john works for sony in tokyo .", "sony", "organisation", "tokyo", "location"),
+    candidate("anna visited paris .", "anna", "person", "paris", "location"),
+    candidate("maria met peter in berlin .", "peter", "person", "maria", "person"),
+]
+
+
+class Config:
+    output_labels = ("no_relation", "a", "b")
+    task = "extract"
+
+
+def test_decide_extract_and_classify():
+    probs = np.array([0.5, 0.3, 0.2])
+    assert decide(probs, Config, None) == []
+    assert decide(probs, Config, 0.0) == [("a", pytest.approx(0.3))]
+    assert decide(probs, Config, 0.25) == [("a", pytest.approx(0.3))]
+    assert decide(probs, Config, 0.35) == []
+    assert decide(np.array([0.2, 0.3, 0.5]), Config, None) == [("b", pytest.approx(0.5))]
+
+    class Classify:
+        output_labels = ("a", "b", "c")
+        task = "classify"
+
+    assert decide(np.array([0.6, 0.1, 0.9]), Classify, None) == [("c", pytest.approx(0.9)), ("a", pytest.approx(0.6))]
+
+
+def test_batches_group_similar_lengths():
+    keyed = ((3, 0), [PAIRS[3], PAIRS[2], PAIRS[0], PAIRS[1]])
+    batches = list(batch_by_length(keyed, 3))
+    assert [len(b) for b in batches] == [3, 1]
+    assert [p.token_count for p in batches[0]] == sorted(p.token_count for p in batches[0])
+    assert length_bucket(PAIRS[2]) == (4).bit_length()  # 4 tokens
+
+
+def test_handler_agrees_with_predictor(tiny_relation_model_dir):
+    handler = RelationModelHandler(str(tiny_relation_model_dir), threshold=None, batch_size=2, device="cpu")
+    model = handler.load_model()
+    assert load_config(str(tiny_relation_model_dir)).labels == model.config.labels
+    direct = model.predict([to_query(p) for p in PAIRS])
+    results = list(handler.run_inference(PAIRS, model))
+    assert [r.example for r in results] == PAIRS
+    assert [[label for label, _ in r.inference] for r in results] == [[d.label] if d.label else [] for d in direct]
+    for r, d in zip(results, direct):
+        if d.label:
+            assert r.inference[0][1] == pytest.approx(d.score, abs=1e-5)
+    forced = RelationModelHandler(str(tiny_relation_model_dir), threshold=0.0, batch_size=2, device="cpu")
+    assert all(len(r.inference) == 1 for r in forced.run_inference(PAIRS, model))
+
+
+def test_pairs_too_long_for_the_model_are_dead_letters(tiny_relation_model_dir):
+    handler = RelationModelHandler(str(tiny_relation_model_dir), threshold=0.0, batch_size=8, device="cpu")
+    model = handler.load_model()
+    far = candidate("john " + "the " * 80 + "sony .", "john", "person", "sony", "organisation")
+    far_result, near_result = handler.run_inference([far, PAIRS[0]], model)
+    [dead] = list(to_triples(far_result))
+    assert isinstance(dead, DeadLetter) and dead.stage == "relations" and "max_length" in dead.reason
+    assert dead.raw.startswith("john [0, 4) → sony")
+    [triple] = list(to_triples(near_result))
+    assert isinstance(triple, Triple) and triple.pair == PAIRS[0]

@@ -14,6 +14,11 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__,
     )
     add_arguments(parser)
+    parser.add_argument("--incremental", action="store_true",
+                        help="process only documents new or changed since the last run into OUT/runs/RUN_ID/,"
+                        " recording them in OUT/_manifest.parquet (see pipeline/manifest.py)")
+    parser.add_argument("--full", action="store_true",
+                        help="like --incremental, but reprocess every document")
     parser.set_defaults(func=main)
 
 
@@ -22,6 +27,11 @@ def main(args: argparse.Namespace) -> int:
     from polyrel.pipeline.run import run
     from polyrel.pipeline.summary import summarise
 
-    report = run(RunOptions.from_args(args))
+    options = RunOptions.from_args(args)
+    if args.incremental or args.full:
+        from polyrel.pipeline.incremental import run_incremental
+
+        return run_incremental(options, full=args.full)
+    report = run(options)
     print(summarise(report.output, report.counters))
     return 0

@@ -35,10 +35,17 @@ def entity_rows(annotated: AnnotatedSentence, run_id: str) -> list[dict]:
     return [tables.entity_row(annotated.sentence, m, run_id) for m in annotated.entities]
 
 
-def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelConfig) -> beam.PCollection:
-    """Apply the whole job to `pipeline`; returns the PCollection of written file paths."""
+def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelConfig,
+          select: beam.PTransform | None = None, finish: beam.PTransform | None = None) -> beam.PCollection:
+    """Apply the whole job to `pipeline`; returns the PCollection of written file paths.
+
+    Incremental runs (pipeline/incremental.py) hook in twice: `select` filters the documents
+    read, `finish` consumes the written paths (commits the manifest) and becomes the last step.
+    """
     run_id, out = options.run_id, options.output.rstrip("/")
     documents, read_errors = pipeline | "Read" >> ReadDocuments(options.inputs, options.max_doc_chars)
+    if select is not None:
+        documents = documents | "Select" >> select
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir)
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
         options.ner, NerSettings(stanza_dir=options.stanza_dir))
@@ -67,7 +74,8 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         | "ErrorRows" >> beam.Map(tables.error_row, run_id)
         | "WriteErrors" >> sink("errors", tables.ERRORS_SCHEMA, tables.SORT_KEYS["errors"]),
     )
-    return written | "Written" >> beam.Flatten()
+    written = written | "Written" >> beam.Flatten()
+    return written if finish is None else written | "Finish" >> finish
 
 
 @dataclass(frozen=True)
@@ -91,11 +99,12 @@ def counters(result: PipelineResult) -> dict[str, int] | None:
     return dict(sorted(totals.items()))
 
 
-def run(options: RunOptions) -> RunReport:
+def run(options: RunOptions, select: beam.PTransform | None = None,
+        finish: beam.PTransform | None = None) -> RunReport:
     """Run the job to completion; raises if it fails."""
     config = load_config(options.model)
     pipeline = beam.Pipeline(options=options.pipeline_options())
-    build(pipeline, options, config)
+    build(pipeline, options, config, select, finish)
     result = pipeline.run()
     try:
         state = result.wait_until_finish()

@@ -53,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from polyrel.model.data import read_corpus
-    from polyrel.model.training import Trainer, TrainingConfig, collect_inventory, initialise_model
+    from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
+    from polyrel.model.trainer import Trainer, TrainingConfig
 
     train = read_corpus(args.train, skip_invalid=args.skip_invalid)
     dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
@@ -69,9 +70,11 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
         freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
-    result = Trainer(model, tokenizer, config).fit(train.sentences, dev.sentences if dev else None, args.output)
-    print(f"best epoch {result.best_epoch} (dev F1 {result.best_dev_f1:.4f}) saved to {args.output}"
-          f" in {result.seconds:.0f}s; skipped pairs: {sum(result.skipped_pairs.values())}")
+    task = RelationTask(model, tokenizer, train.sentences, dev.sentences if dev else None, args.neg_ratio)
+    result = Trainer(model, tokenizer, config).fit(task, args.output)
+    chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
+    print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s;"
+          f" skipped pairs: {sum(task.skipped.values())}")
     return 0
 
 
@@ -79,7 +82,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from polyrel.model.data import read_corpus
     from polyrel.model.metrics import write_report
     from polyrel.model.predictor import RelationPredictor
-    from polyrel.model.training import build_instances, evaluate_instances
+    from polyrel.model.relation_training import build_instances, evaluate_instances
 
     predictor = RelationPredictor.load(args.model)
     corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)

@@ -1,55 +1,34 @@
-"""Training and evaluation of relation models: the framework around `RelationModel`.
+"""Relation training and evaluation: candidate pairs, targets, decoding, dev scoring.
 
-Paper defaults: AdamW, 10 epochs, lr 2e-5 (1e-5 for large encoders), linear warm-up and
-decay, gradient clipping; early stopping on dev F1 keeps the best epoch's directory.
-Several training files train one joint (multilingual) model. For CPU budgets two switches
-trade accuracy for speed, recorded in the saved config's provenance: sampling the
-"no relation" pairs of each epoch (`neg_ratio`) and freezing the word-embedding matrix
-except the marker rows (`freeze_embeddings`).
+The loop itself lives in `trainer.py`. Several training files train one joint
+(multilingual) model. For CPU budgets two switches trade accuracy for speed, recorded in
+`training.json` beside the model: sampling the "no relation" pairs of each epoch
+(`neg_ratio`) and freezing the word-embedding matrix except the marker rows.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
-from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
-from polyrel.model.data import AnnotatedSentence
-from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
-from polyrel.model.metrics import Report, score
 from polyrel.model.backbone import AdapterConfig
+from polyrel.model.data import AnnotatedSentence
+from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate
+from polyrel.model.metrics import Report, score
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
 from polyrel.model.predictor import RelationPredictor
+from polyrel.model.trainer import seed_everything
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainingConfig:
-    epochs: int = 10
-    learning_rate: float = 2e-5
-    head_learning_rate: float = 1e-3
-    batch_size: int = 32
-    eval_batch_size: int = 64
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    patience: int = 3
-    seed: int = 13
-    neg_ratio: float | None = None
-    freeze_embeddings: bool = False
-    progress: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,21 +39,6 @@ class PairInstance:
     gold: frozenset[str]
     encoded: EncodedPair | None
     unfit: str | None = None
-
-
-@dataclass
-class TrainingResult:
-    best_epoch: int
-    best_dev_f1: float
-    history: list[dict[str, float]] = field(default_factory=list)
-    skipped_pairs: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def collect_inventory(sentences: Sequence[AnnotatedSentence]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -169,143 +133,47 @@ def evaluate_instances(predictor: RelationPredictor, instances: Sequence[PairIns
     return report
 
 
-class TrainableMarkerRows:
-    """Freezes the word-embedding matrix but the marker rows: far fewer parameters to update
-    (the XLM-R vocabulary is 250k rows) and the multilingual embedding space stays intact."""
+class RelationTask:
+    """Relation pairs for the shared trainer: soft targets (extract) or multi-hot (classify),
+    optional sampling of "no relation" pairs per epoch, dev F1 of the task's protocol."""
 
-    def __init__(self, model: RelationModel, marker_ids: Sequence[int]) -> None:
-        self.embedding = model.encoder.get_input_embeddings()
-        self.embedding.weight.requires_grad_(False)
-        self.ids = torch.tensor(sorted(set(marker_ids)))
-        self.rows = nn.Parameter(self.embedding.weight[self.ids].clone())
-        self.handle = self.embedding.register_forward_hook(self._replace)
-
-    def _replace(self, module: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor) -> torch.Tensor:
-        ids = inputs[0]
-        slot = torch.searchsorted(self.ids.to(ids.device), ids).clamp(max=len(self.ids) - 1)
-        is_marker = self.ids.to(ids.device)[slot] == ids
-        return torch.where(is_marker.unsqueeze(-1), self.rows[slot].to(output.dtype), output)
-
-    def merge(self) -> None:
-        """Write the trained rows into the matrix so the saved model needs no hook."""
-        with torch.no_grad():
-            self.embedding.weight[self.ids.to(self.embedding.weight.device)] = self.rows.detach()
-
-
-class Trainer:
-    def __init__(self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, config: TrainingConfig, device: str | None = None) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.config = config
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device)
+    def __init__(
+        self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
+        dev: Sequence[AnnotatedSentence] | None, neg_ratio: float | None = None, eval_batch_size: int = 64,
+    ) -> None:
+        self.config = model.config
         self.encoder = PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
-        self.frozen = (
-            TrainableMarkerRows(model, tokenizer.convert_tokens_to_ids(model.config.marker_inventory().tokens))
-            if config.freeze_embeddings or model.config.adapter is not None else None
-        )
+        instances = build_instances(train, self.encoder, self.config.task)
+        self.skipped = Counter(i.unfit for i in instances if i.unfit)
+        if self.skipped:
+            log.warning("skipping %d training pairs that do not fit: %s", sum(self.skipped.values()), self.skipped.most_common(3))
+        self.instances = [i for i in instances if i.encoded is not None]
+        self.dev = build_instances(dev, self.encoder, self.config.task) if dev else []
+        self.neg_ratio = neg_ratio if self.config.task == "extract" else None
+        self.pad_id = tokenizer.pad_token_id or 0
+        self.eval_batch_size = eval_batch_size
+        self.selection_key = "dev_micro_f1" if self.config.task == "extract" else "dev_macro_f1"
+        self._loss = nn.CrossEntropyLoss() if self.config.task == "extract" else nn.BCEWithLogitsLoss()
 
-    def _optimizer(self) -> torch.optim.Optimizer:
-        """Encoder at the base rate; the freshly initialised head (and marker rows) faster."""
-        decay, no_decay, head = [], [], []
-        for name, param in self.model.named_parameters():
-            if not param.requires_grad:
-                continue
-            if not name.startswith("encoder."):
-                head.append(param)
-            elif param.ndim < 2 or "embeddings" in name:
-                no_decay.append(param)
-            else:
-                decay.append(param)
-        if self.frozen is not None:
-            head.append(self.frozen.rows)
-        c = self.config
-        return torch.optim.AdamW([
-            {"params": decay, "weight_decay": c.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-            {"params": head, "weight_decay": 0.0, "lr": c.head_learning_rate},
-        ], lr=c.learning_rate)
-
-    def _epoch_instances(self, instances: list[PairInstance], rng: random.Random) -> list[PairInstance]:
-        if self.config.neg_ratio is None or self.model.config.task != "extract":
-            return instances
-        positives = [i for i in instances if i.gold]
-        negatives = [i for i in instances if not i.gold]
-        keep = min(len(negatives), int(round(self.config.neg_ratio * max(len(positives), 1))))
+    def epoch_items(self, rng: random.Random) -> list[PairInstance]:
+        if self.neg_ratio is None:
+            return self.instances
+        positives = [i for i in self.instances if i.gold]
+        negatives = [i for i in self.instances if not i.gold]
+        keep = min(len(negatives), int(round(self.neg_ratio * max(len(positives), 1))))
         return positives + rng.sample(negatives, keep)
 
-    def fit(
-        self, train: Sequence[AnnotatedSentence], dev: Sequence[AnnotatedSentence] | None, output_dir: str | Path,
-    ) -> TrainingResult:
-        started = time.perf_counter()
-        c, mc = self.config, self.model.config
-        seed_everything(c.seed)
-        rng = random.Random(c.seed)
-        all_train = build_instances(train, self.encoder, mc.task)
-        skipped = Counter(i.unfit for i in all_train if i.unfit)
-        train_instances = [i for i in all_train if i.encoded is not None]
-        dev_instances = build_instances(dev, self.encoder, mc.task) if dev else []
-        if skipped:
-            log.warning("skipping %d training pairs that do not fit: %s", sum(skipped.values()), skipped.most_common(3))
-        steps_per_epoch = -(-len(self._epoch_instances(train_instances, random.Random(0))) // c.batch_size)
-        optimizer = self._optimizer()
-        total = steps_per_epoch * c.epochs
-        scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
-        loss_fn = nn.CrossEntropyLoss() if mc.task == "extract" else nn.BCEWithLogitsLoss()
-        pad_id = self.tokenizer.pad_token_id or 0
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
-        result = TrainingResult(best_epoch=0, best_dev_f1=-1.0, skipped_pairs=dict(skipped))
-        bad_epochs = 0
-        for epoch in range(1, c.epochs + 1):
-            self.model.train()
-            epoch_instances = self._epoch_instances(train_instances, rng)
-            batches = length_batches([len(i.encoded.input_ids) for i in epoch_instances], c.batch_size)  # type: ignore[union-attr]
-            rng.shuffle(batches)
-            bar = tqdm(batches, desc=f"epoch {epoch}/{c.epochs}", disable=not c.progress, leave=False)
-            losses = []
-            for batch in bar:
-                chosen = [epoch_instances[i] for i in batch]
-                tensors = {k: v.to(self.device) for k, v in collate([i.encoded for i in chosen], pad_id).items()}  # type: ignore[misc]
-                with autocast:
-                    logits = self.model(**tensors)
-                loss = loss_fn(logits.float(), targets(chosen, mc).to(self.device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], c.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                losses.append(loss.item())
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-            record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0}
-            if dev_instances:
-                report = evaluate_instances(self._predictor(), dev_instances, c.eval_batch_size)
-                record.update(dev_micro_f1=report.micro_f1, dev_macro_f1=report.macro_f1)
-            dev_f1 = self._selection_score(record)
-            result.history.append(record)
-            if c.progress:
-                tqdm.write(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
-            if dev_f1 > result.best_dev_f1:
-                result.best_epoch, result.best_dev_f1, bad_epochs = epoch, dev_f1, 0
-                self.save(output_dir)
-            else:
-                bad_epochs += 1
-                if bad_epochs >= c.patience:
-                    break
-        result.seconds = time.perf_counter() - started
-        Path(output_dir, "training.json").write_text(
-            json.dumps({"training_config": asdict(c), "result": asdict(result)}, indent=2) + "\n", encoding="utf-8"
-        )
-        return result
+    def length(self, item: PairInstance) -> int:
+        return len(item.encoded.input_ids)  # type: ignore[union-attr]
 
-    def _selection_score(self, record: dict[str, float]) -> float:
-        """Dev F1 of the task's protocol (micro for extract, macro for classify); without dev, the last epoch wins."""
-        key = "dev_micro_f1" if self.model.config.task == "extract" else "dev_macro_f1"
-        return record.get(key, float(record["epoch"]))
+    def batch(self, items: Sequence[PairInstance]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        return collate([i.encoded for i in items], self.pad_id), targets(items, self.config)  # type: ignore[misc]
 
-    def _predictor(self) -> RelationPredictor:
-        return RelationPredictor(self.model, self.encoder, self.device)
+    def loss(self, logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+        return self._loss(logits, gold)
 
-    def save(self, output_dir: str | Path) -> None:
-        if self.frozen is not None:
-            self.frozen.merge()
-        self.model.save_pretrained(output_dir, self.tokenizer)
+    def evaluate(self, model: RelationModel, device: str) -> dict[str, float]:
+        if not self.dev:
+            return {}
+        report = evaluate_instances(RelationPredictor(model, self.encoder, device), self.dev, self.eval_batch_size)
+        return {"dev_micro_f1": report.micro_f1, "dev_macro_f1": report.macro_f1}

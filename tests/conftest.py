@@ -86,7 +86,7 @@ TINY_LABELS = ("physical", "role", "part-of", "general-affiliation", "named")
 @pytest.fixture(scope="session")
 def tiny_relation_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained ETM-EMP extract-mode relation model directory on the tiny BERT."""
-    from polyrel.model.training import initialise_model
+    from polyrel.model.relation_training import initialise_model
 
     directory = tmp_path_factory.mktemp("tiny-relation-model")
     model, tokenizer = initialise_model(

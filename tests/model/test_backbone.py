@@ -10,7 +10,7 @@ from polyrel.model.backbone import AdapterConfig, ModelDirectoryError
 from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
-from polyrel.model.training import initialise_model
+from polyrel.model.relation_training import initialise_model
 
 from ..conftest import tiny_bert
 

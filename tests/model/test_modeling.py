@@ -9,7 +9,7 @@ from polyrel.model.data import Entity
 from polyrel.model.backbone import ModelDirectoryError
 from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
-from polyrel.model.training import initialise_model
+from polyrel.model.relation_training import initialise_model
 
 QUERIES = [
     PairQuery(tuple("anna works at siemens in berlin".split()), Entity(0, 1, "person"), Entity(3, 4, "organisation")),

@@ -6,7 +6,8 @@ import pytest
 from polyrel.model.cli import add_parser  # noqa: F401  (the CLI module must import cleanly)
 from polyrel.model.data import AnnotatedSentence, Entity, Relation, write_jsonl
 from polyrel.model.predictor import RelationPredictor
-from polyrel.model.training import Trainer, TrainingConfig, build_instances, collect_inventory, evaluate_instances, initialise_model
+from polyrel.model.relation_training import RelationTask, build_instances, collect_inventory, evaluate_instances, initialise_model
+from polyrel.model.trainer import Trainer, TrainingConfig
 from polyrel.cli import main
 
 PEOPLE = ["anna", "maria", "john", "peter"]
@@ -39,7 +40,7 @@ def test_tiny_model_overfits_twenty_sentences(task, markers, pooling, tiny_bert_
     labels, types, pairs = collect_inventory(sentences)
     model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, markers, pooling, task, 32, pairs, seed=3)
     config = TrainingConfig(epochs=40, learning_rate=3e-3, head_learning_rate=1e-2, batch_size=8, patience=40, seed=3, progress=False)
-    result = Trainer(model, tokenizer, config, device="cpu").fit(sentences, sentences, tmp_path)
+    result = Trainer(model, tokenizer, config, device="cpu").fit(RelationTask(model, tokenizer, sentences, sentences), tmp_path)
     assert result.best_dev_f1 == 1.0
     predictor = RelationPredictor.load(tmp_path, device="cpu")
     report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, task))
@@ -55,10 +56,10 @@ def test_neg_sampling_and_frozen_embeddings_train_and_keep_vocab_frozen(tiny_ber
     labels, types, pairs = collect_inventory(sentences)
     model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "emp", "extract", 32, pairs, seed=3)
     frozen_row = model.encoder.get_input_embeddings().weight[5].clone()
-    config = TrainingConfig(epochs=2, batch_size=8, neg_ratio=1.0, freeze_embeddings=True, progress=False)
+    config = TrainingConfig(epochs=2, batch_size=8, freeze_embeddings=True, progress=False)
     trainer = Trainer(model, tokenizer, config, device="cpu")
     marker_before = trainer.frozen.rows.detach().clone()
-    trainer.fit(sentences, None, tmp_path)
+    trainer.fit(RelationTask(model, tokenizer, sentences, None, neg_ratio=1.0), tmp_path)
     reloaded = RelationPredictor.load(tmp_path, device="cpu").model
     weights = reloaded.encoder.get_input_embeddings().weight
     assert (weights[5] == frozen_row).all()

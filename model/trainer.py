@@ -1,0 +1,191 @@
+"""The training loop both polyrel models share: AdamW, linear warm-up/decay, clipping,
+length-bucketed batches, early stopping on dev F1, best-epoch checkpoint, progress bar.
+
+What differs between tasks (which items, how a batch becomes tensors, the loss, how dev is
+scored) comes from a `TrainingTask`; the loop itself is written once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+
+from polyrel.model.backbone import EncoderModel
+from polyrel.model.encoding import length_batches
+
+
+@dataclass
+class TrainingConfig:
+    """Paper defaults: 10 epochs, lr 2e-5 for base-size encoders (1e-5 large)."""
+
+    epochs: int = 10
+    learning_rate: float = 2e-5
+    head_learning_rate: float = 1e-3
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    patience: int = 3
+    seed: int = 13
+    neg_ratio: float | None = None
+    freeze_embeddings: bool = False
+    progress: bool = True
+
+
+@dataclass
+class TrainingResult:
+    best_epoch: int
+    best_dev_f1: float | None
+    history: list[dict[str, float]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class TrainingTask(Protocol):
+    selection_key: str  # the dev score that picks the best epoch
+
+    def epoch_items(self, rng: random.Random) -> Sequence[Any]: ...
+
+    def length(self, item: Any) -> int: ...
+
+    def batch(self, items: Sequence[Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor]: ...
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+
+    def evaluate(self, model: EncoderModel, device: str) -> dict[str, float]: ...
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class TrainableRows:
+    """Freezes the word-embedding matrix except some rows (the marker tokens'): the XLM-R
+    vocabulary is 250k rows, so most of an optimizer step goes away, and the multilingual
+    embedding space the encoder transfers through stays intact."""
+
+    def __init__(self, model: EncoderModel, token_ids: Sequence[int]) -> None:
+        self.embedding = model.encoder.get_input_embeddings()
+        self.embedding.weight.requires_grad_(False)
+        self.ids = torch.tensor(sorted(set(token_ids)), dtype=torch.long)
+        self.rows = nn.Parameter(self.embedding.weight[self.ids].clone())
+        if len(self.ids):
+            self.embedding.register_forward_hook(self._replace)
+
+    def _replace(self, module: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor) -> torch.Tensor:
+        ids = inputs[0]
+        known = self.ids.to(ids.device)
+        slot = torch.searchsorted(known, ids).clamp(max=len(known) - 1)
+        hit = known[slot] == ids
+        return torch.where(hit.unsqueeze(-1), self.rows[slot].to(output.dtype), output)
+
+    def merge(self) -> None:
+        """Write the trained rows into the matrix so the saved model needs no hook."""
+        with torch.no_grad():
+            self.embedding.weight[self.ids.to(self.embedding.weight.device)] = self.rows.detach()
+
+
+class Trainer:
+    def __init__(
+        self, model: EncoderModel, tokenizer: PreTrainedTokenizerBase, config: TrainingConfig, device: str | None = None,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device)
+        frozen = config.freeze_embeddings or model.config.adapter is not None
+        self.frozen = TrainableRows(model, tokenizer.convert_tokens_to_ids(model.special_tokens(model.config))) if frozen else None
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """Encoder at the base rate; the freshly initialised heads (and marker rows) faster."""
+        decay, no_decay, head = [], [], []
+        for name, param in self.model.named_parameters():
+            if not param.requires_grad:
+                continue
+            if not name.startswith("encoder.") or "lora_" in name:
+                head.append(param)
+            elif param.ndim < 2 or "embeddings" in name:
+                no_decay.append(param)
+            else:
+                decay.append(param)
+        if self.frozen is not None:
+            head.append(self.frozen.rows)
+        c = self.config
+        return torch.optim.AdamW([
+            {"params": decay, "weight_decay": c.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+            {"params": head, "weight_decay": 0.0, "lr": c.head_learning_rate},
+        ], lr=c.learning_rate)
+
+    def fit(self, task: TrainingTask, output_dir: str | Path) -> TrainingResult:
+        started = time.perf_counter()
+        c = self.config
+        seed_everything(c.seed)
+        rng = random.Random(c.seed)
+        steps_per_epoch = -(-len(task.epoch_items(random.Random(0))) // c.batch_size)
+        optimizer = self._optimizer()
+        total = max(steps_per_epoch * c.epochs, 1)
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        result = TrainingResult(best_epoch=0, best_dev_f1=None)
+        best, bad_epochs = -1.0, 0
+        for epoch in range(1, c.epochs + 1):
+            self.model.train()
+            items = task.epoch_items(rng)
+            batches = length_batches([task.length(i) for i in items], c.batch_size)
+            rng.shuffle(batches)
+            losses: list[float] = []
+            bar = tqdm(batches, desc=f"epoch {epoch}/{c.epochs}", disable=not c.progress, leave=False)
+            for batch in bar:
+                inputs, targets = task.batch([items[i] for i in batch])
+                with autocast:
+                    logits = self.model(**{k: v.to(self.device) for k, v in inputs.items()})
+                loss = task.loss(logits.float(), targets.to(self.device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, c.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                losses.append(loss.item())
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+            self.model.eval()
+            record: dict[str, float] = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0}
+            record.update(task.evaluate(self.model, self.device))
+            result.history.append(record)
+            if c.progress:
+                tqdm.write(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
+            score = record.get(task.selection_key)
+            if score is None or score > best:  # without dev, the last epoch is kept
+                best, bad_epochs = (score if score is not None else best), 0
+                result.best_epoch, result.best_dev_f1 = epoch, score
+                self.save(output_dir)
+            else:
+                bad_epochs += 1
+                if bad_epochs >= c.patience:
+                    break
+        result.seconds = time.perf_counter() - started
+        Path(output_dir, "training.json").write_text(
+            json.dumps({"training_config": asdict(c), "result": asdict(result)}, indent=2) + "\n", encoding="utf-8"
+        )
+        return result
+
+    def save(self, output_dir: str | Path) -> None:
+        if self.frozen is not None:
+            self.frozen.merge()
+        self.model.save_pretrained(output_dir, self.tokenizer)

@@ -12,12 +12,15 @@ from `finish_bundle`, which DaskRunner drops, so on Dask it writes empty files. 
 only GroupByKey and Map, which mean the same on DirectRunner, Dask, Dataflow and Flink.
 
 Rows go to a shard by a hash of their id, and are sorted within it, so the same rows give
-byte-identical files whatever the bundle order. A table with no rows still gets one empty
+byte-identical files whatever the bundle order. Identical rows are written once: a runner that
+delivers an element twice (DaskRunner on a threaded cluster re-emits earlier partitions'
+outputs, since its ParDo shares one output buffer between tasks) cannot duplicate a row. A table with no rows still gets one empty
 file carrying the schema, so readers never meet a missing table.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -57,7 +60,8 @@ class _Table:
         fs, temp = fsspec.core.url_to_fs(self.temp)
         fs.makedirs(temp, exist_ok=True)
         path = f"{temp}/shard-{shard:05d}.parquet"
-        _write(fs, path, sorted(rows, key=_sort_key(self.key)), self.schema)
+        unique = {json.dumps(row, sort_keys=True, default=str): row for row in rows}
+        _write(fs, path, sorted(unique.values(), key=_sort_key(self.key)), self.schema)
         return path
 
     def finalise(self, keyed: tuple[None, Iterable[str | None]]) -> Iterator[str]:

@@ -1,0 +1,33 @@
+"""Flex-template entry point: template parameters arrive as `--name=value` flags.
+
+polyrel's options are the template's declared parameters (metadata.json); every other flag
+(runner, project, region, sdk_container_image, …) is forwarded to Beam.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from polyrel.cli import main
+
+POLYREL_FLAGS = ("inputs", "out", "model", "ner", "stanza_dir", "max_pair_distance", "restrict_type_pairs",
+                 "threshold", "max_doc_chars", "batch_size", "num_shards", "run_id")
+
+
+def translate(argv: list[str]) -> list[str]:
+    ours, inputs, beam = [], [], []
+    for arg in argv:
+        name, _, value = arg.removeprefix("--").partition("=")
+        if name == "inputs":
+            inputs += value.split(",")
+        elif name == "restrict_type_pairs":
+            ours += ["--restrict-type-pairs"] if value.lower() in ("1", "true", "yes") else []
+        elif name in POLYREL_FLAGS:
+            ours += [f"--{name.replace('_', '-')}={value}"]
+        else:
+            beam.append(arg)
+    return ["run", *inputs, *ours, "--runner", "DataflowRunner", "--beam-args", *beam]
+
+
+if __name__ == "__main__":
+    sys.exit(main(translate(sys.argv[1:])))

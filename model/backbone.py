@@ -117,6 +117,11 @@ class EncoderModel(nn.Module):
     def special_tokens(config: Any) -> list[str]:
         return []
 
+    @staticmethod
+    def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+        """Adjust a loaded tokenizer the way training did (transformers rebuilds the pipeline on load)."""
+        return tokenizer
+
     def validate(self, directory: Path, shapes: dict[str, list[int]], tokenizer: PreTrainedTokenizerBase) -> None:
         """Refuse directories whose files disagree (subclasses check their heads)."""
 
@@ -173,7 +178,7 @@ class EncoderModel(nn.Module):
             tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ModelDirectoryError(f"{directory}: tokenizer files missing or unreadable ({exc})") from exc
-        return cls(config, None), tokenizer
+        return cls(config, None), cls.prepare_tokenizer(tokenizer)
 
     @classmethod
     def _load_compact(
@@ -200,7 +205,7 @@ class EncoderModel(nn.Module):
                 f" {config.base_fingerprint}; reinstall the matching encoder (`polyrel encoder install"
                 f" {config.encoder} --force`) or retrain"
             )
-        tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+        tokenizer = cls.prepare_tokenizer(AutoTokenizer.from_pretrained(str(base), local_files_only=True))
         tokens = cls.special_tokens(config)
         if tokens:
             tokenizer.add_special_tokens({"additional_special_tokens": tokens}, replace_extra_special_tokens=False)

@@ -17,6 +17,7 @@ from polyrel import __version__
 # (module, description) of every subcommand group, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "polyrel.model.cli",
+    "polyrel.model.ner_cli",
     "polyrel.model.encoders",
     "polyrel.pipeline.cli",
     "polyrel.kg.cli",

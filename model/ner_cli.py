@@ -1,0 +1,102 @@
+"""`polyrel ner train | evaluate | predict`: polyrel's own entity recogniser."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    ner = subparsers.add_parser("ner", help="train, evaluate and run polyrel's NER model")
+    commands = ner.add_subparsers(dest="ner_command", required=True)
+
+    train = commands.add_parser("train", help="train on CrossRE-style entity annotations")
+    train.add_argument("--train", nargs="+", required=True)
+    train.add_argument("--dev", nargs="*", default=[])
+    train.add_argument("--output", required=True)
+    train.add_argument("--encoder", default="multilingual-e5-small")
+    train.add_argument("--max-length", type=int, default=256)
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--lr", type=float, default=5e-5)
+    train.add_argument("--head-lr", type=float, default=1e-3)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--patience", type=int, default=3)
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--lora-r", type=int, default=0, help="train LoRA adapters of this rank (compact model) instead of the whole encoder")
+    train.add_argument("--freeze-embeddings", action="store_true")
+    train.add_argument("--skip-invalid", action="store_true")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(func=run_train)
+
+    evaluate = commands.add_parser("evaluate", help="entity-level micro P/R/F1 and per type")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", nargs="+", required=True)
+    evaluate.add_argument("--report")
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--skip-invalid", action="store_true")
+    evaluate.set_defaults(func=run_evaluate)
+
+    predict = commands.add_parser("predict", help="entities of raw texts (JSONL with `text`) as character spans")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--input", required=True)
+    predict.add_argument("--output", required=True)
+    predict.add_argument("--batch-size", type=int, default=32)
+    predict.set_defaults(func=run_predict)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from polyrel.model.backbone import AdapterConfig
+    from polyrel.model.data import read_corpus
+    from polyrel.model.ner_training import NerTask, initialise_ner
+    from polyrel.model.trainer import Trainer, TrainingConfig
+
+    train = read_corpus(args.train, skip_invalid=args.skip_invalid)
+    dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
+    types = sorted({e.type for s in train.sentences for e in s.entities})
+    adapter = AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r else None
+    model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter)
+    config = TrainingConfig(
+        epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
+        patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
+    )
+    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, dev.sentences if dev else None), args.output)
+    chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
+    print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from polyrel.model.data import read_corpus
+    from polyrel.model.metrics import write_report
+    from polyrel.model.ner import EntityRecognizer
+    from polyrel.model.ner_training import evaluate_ner
+
+    corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
+    report = evaluate_ner(EntityRecognizer.load(args.model), corpus.sentences, args.batch_size)
+    report.extra.update(model=str(args.model), data=list(args.data), skipped_records=len(corpus.skipped))
+    print(report.table())
+    if args.report:
+        write_report(report, args.report)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from polyrel.model.ner import EntityRecognizer
+
+    recognizer = EntityRecognizer.load(args.model)
+    with open(args.input, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    bad = [i + 1 for i, r in enumerate(records) if not isinstance(r.get("text"), str)]
+    if bad:
+        print(f"{args.input}: lines {bad[:10]} have no string `text`", file=sys.stderr)
+        return 2
+    found = recognizer([r["text"] for r in records], args.batch_size)
+    with open(args.output, "w", encoding="utf-8") as out:
+        for record, entities in zip(records, found):
+            record["entities"] = [
+                {"start": e.start, "end": e.end, "type": e.type, "text": record["text"][e.start:e.end], "score": round(e.score, 4)}
+                for e in entities
+            ]
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 0

@@ -1,0 +1,122 @@
+"""NER training and evaluation on annotated sentences (CrossRE's `ner` spans).
+
+Sentences become text plus character-span entities: the detokenized text and its token
+offsets when the source has them (Multi-CrossRE translations), else the tokens joined by
+spaces. Scores are entity-level and exact (span and type), micro over all entities and per
+type, computed by the same `metrics.score` the relation model uses: each distinct span is
+one decision whose label set is its type (or empty).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from polyrel.model.backbone import AdapterConfig
+from polyrel.model.data import AnnotatedSentence
+from polyrel.model.metrics import Report, score
+from polyrel.model.ner import CharEntity, EntityRecognizer, NerConfig, NerModel, TextEncoding, encode_text, tag_subtokens
+from polyrel.model.trainer import seed_everything
+
+
+def text_and_entities(sentence: AnnotatedSentence) -> tuple[str, list[CharEntity]]:
+    if sentence.text is not None and all(e.char_start is not None for e in sentence.entities):
+        return sentence.text, [CharEntity(e.char_start, e.char_end, e.type) for e in sentence.entities]  # type: ignore[arg-type]
+    starts, position = [], 0
+    for token in sentence.tokens:
+        starts.append(position)
+        position += len(token) + 1
+    text = " ".join(sentence.tokens)
+    return text, [
+        CharEntity(starts[e.start], starts[e.end - 1] + len(sentence.tokens[e.end - 1]), e.type) for e in sentence.entities
+    ]
+
+
+def initialise_ner(
+    encoder: str, entity_types: Sequence[str], max_length: int = 256, seed: int = 13,
+    adapter: AdapterConfig | None = None, model_id: str = "",
+) -> tuple[NerModel, PreTrainedTokenizerBase]:
+    from polyrel.model.encoders import resolve_encoder
+
+    seed_everything(seed)
+    path = resolve_encoder(encoder)
+    tokenizer = NerModel.prepare_tokenizer(AutoTokenizer.from_pretrained(path))
+    config = NerConfig(encoder, tuple(entity_types), min(max_length, tokenizer.model_max_length),
+                       model_id=model_id or f"polyrel-ner-{Path(encoder).name}")
+    model = NerModel(config, AutoModel.from_pretrained(path))
+    if adapter is not None:
+        model.make_compact(adapter, path)
+    return model, tokenizer
+
+
+def evaluate_ner(recognizer: EntityRecognizer, sentences: Sequence[AnnotatedSentence], batch_size: int = 32) -> Report:
+    texts, gold_entities = zip(*(text_and_entities(s) for s in sentences)) if sentences else ((), ())
+    predicted = recognizer(list(texts), batch_size)
+    gold_sets, pred_sets = [], []
+    for index, (gold, pred) in enumerate(zip(gold_entities, predicted)):
+        spans: dict[tuple[int, int], tuple[set[str], set[str]]] = {}
+        for entity in gold:
+            spans.setdefault((entity.start, entity.end), (set(), set()))[0].add(entity.type)
+        for entity in pred:
+            spans.setdefault((entity.start, entity.end), (set(), set()))[1].add(entity.type)
+        for g, p in spans.values():
+            gold_sets.append(frozenset(g))
+            pred_sets.append(frozenset(p))
+    report = score(gold_sets, pred_sets, recognizer.config.entity_types)
+    report.extra["sentences"] = len(sentences)
+    return report
+
+
+class NerTask:
+    """Sub-token tagging for the shared trainer; special tokens carry no loss."""
+
+    selection_key = "dev_f1"
+
+    def __init__(
+        self, model: NerModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
+        dev: Sequence[AnnotatedSentence] | None, eval_batch_size: int = 64,
+    ) -> None:
+        self.config = model.config
+        self.tokenizer = tokenizer
+        self.index = {tag: i for i, tag in enumerate(self.config.tags)}
+        self.items: list[tuple[TextEncoding, list[int]]] = []
+        for sentence in train:
+            text, entities = text_and_entities(sentence)
+            for window in encode_text(tokenizer, text, self.config.max_length):
+                tags = tag_subtokens(window.offsets, entities, text)
+                self.items.append((window, [-100 if t is None else self.index.get(t, 0) for t in tags]))
+        self.dev = list(dev or [])
+        self.pad_id = tokenizer.pad_token_id or 0
+        self.eval_batch_size = eval_batch_size
+        self._loss = nn.CrossEntropyLoss(ignore_index=-100)
+
+    def epoch_items(self, rng: random.Random) -> list[tuple[TextEncoding, list[int]]]:
+        return self.items
+
+    def length(self, item: tuple[TextEncoding, list[int]]) -> int:
+        return len(item[0].input_ids)
+
+    def batch(self, items: Sequence[tuple[TextEncoding, list[int]]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        width = max(len(w.input_ids) for w, _ in items)
+        ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        labels = torch.full((len(items), width), -100, dtype=torch.long)
+        for row, (window, tags) in enumerate(items):
+            ids[row, : len(tags)] = torch.tensor(window.input_ids)
+            mask[row, : len(tags)] = 1
+            labels[row, : len(tags)] = torch.tensor(tags)
+        return {"input_ids": ids, "attention_mask": mask}, labels
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self._loss(logits.reshape(-1, logits.size(-1)), labels.reshape(-1))
+
+    def evaluate(self, model: NerModel, device: str) -> dict[str, float]:
+        if not self.dev:
+            return {}
+        report = evaluate_ner(EntityRecognizer(model, self.tokenizer, device), self.dev, self.eval_batch_size)
+        return {"dev_f1": report.micro_f1, "dev_macro_f1": report.macro_f1}

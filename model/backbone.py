@@ -208,7 +208,7 @@ class EncoderModel(nn.Module):
         tokenizer = cls.prepare_tokenizer(AutoTokenizer.from_pretrained(str(base), local_files_only=True))
         tokens = cls.special_tokens(config)
         if tokens:
-            tokenizer.add_special_tokens({"additional_special_tokens": tokens}, replace_extra_special_tokens=False)
+            tokenizer.add_tokens(tokens, special_tokens=True)
         encoder = AutoModel.from_pretrained(str(base))
         if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
             encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)

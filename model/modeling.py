@@ -109,7 +109,7 @@ def add_markers(
     "head"/"tail" for uniform markers), so type markers carry meaning from step one and
     stay close to the multilingual embedding space the encoder transfers through.
     """
-    tokenizer.add_special_tokens({"additional_special_tokens": markers.tokens}, replace_extra_special_tokens=False)
+    tokenizer.add_tokens(markers.tokens, special_tokens=True)
     if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
         encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     embeddings = encoder.get_input_embeddings().weight

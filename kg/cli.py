@@ -87,9 +87,16 @@ def _is_incremental(source: str) -> bool:
 
 
 def load_command(args: argparse.Namespace) -> int:
+    store = _open(args, must_exist=False)
+    try:
+        return _load(store, args)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"polyrel kg load: {exc}") from exc
+
+
+def _load(store: Any, args: argparse.Namespace) -> int:
     from polyrel.kg.store import LoadReport
 
-    store = _open(args, must_exist=False)
     total = LoadReport()
     plain_sources = []
     for source in args.sources:
@@ -151,9 +158,12 @@ def dump_command(args: argparse.Namespace) -> int:
         return 0
     if args.output:
         store.dump(args.output, args.format)
-    else:
+        return 0
+    try:
         store.dump(sys.stdout.buffer, args.format)
         sys.stdout.flush()
+    except BrokenPipeError:  # `polyrel kg dump | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -26,6 +26,7 @@ from polyrel.pipeline.manifest import Manifest, RunPlan, commit_run, run_dir, sc
 from polyrel.schemas.records import Document
 from polyrel.pipeline.options import RunOptions
 from polyrel.schemas.tables import content_id
+from polyrel.transforms.deadletters import count
 
 
 def model_fingerprint(model: str) -> str:
@@ -63,7 +64,10 @@ class SelectPlanned(beam.DoFn):
 
     def process(self, document: Document) -> Iterator[Document]:
         if self.ids is None or document.id in self.ids:
+            count("documents_selected")
             yield document
+        else:
+            count("documents_unchanged")
 
 
 def _commit(keyed: tuple[None, Iterable[str]], out_dir: str, run_id: str) -> str:
@@ -86,7 +90,19 @@ class CommitManifest(beam.PTransform):
         )
 
 
-def run_incremental(options: RunOptions, *, full: bool = False) -> int:
+def submit(options: RunOptions, select: beam.PTransform, finish: beam.PTransform) -> Any:
+    """Launch the job and return at once (its last step commits the manifest): for launchers that
+    must not wait, like a Dataflow flex template's."""
+    from polyrel.pipeline.run import build
+    from polyrel.transforms.relations import load_config
+
+    pipeline = beam.Pipeline(options=options.pipeline_options())
+    build(pipeline, options, load_config(options.model), select, finish)
+    return pipeline.run()
+
+
+def run_incremental(options: RunOptions, *, full: bool = False, wait: bool = True) -> int:
+    """Plan, run only what changed and commit; `wait=False` submits the job and returns."""
     from polyrel.pipeline.run import run
     from polyrel.pipeline.summary import summarise
 
@@ -102,8 +118,12 @@ def run_incremental(options: RunOptions, *, full: bool = False) -> int:
     target = run_dir(out, run_id)
     plan.save(out, run_id)
     if plan.to_process:
-        report = run(replace(options, output=target), select=beam.ParDo(SelectPlanned(out, run_id)),
-                     finish=CommitManifest(out, run_id))
+        hooks = dict(select=beam.ParDo(SelectPlanned(out, run_id)), finish=CommitManifest(out, run_id))
+        if not wait:
+            submit(replace(options, output=target), **hooks)
+            print(f"submitted run {run_id}: its last step commits {out}/_manifest.parquet")
+            return 0
+        report = run(replace(options, output=target), **hooks)
         print(summarise(target, report.counters))
     else:  # deletions only: no job to run
         commit_run(out, run_id)

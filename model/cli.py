@@ -52,6 +52,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=run_predict)
 
 
+def report_losses(corpus) -> None:
+    """Say what reading left out: skipped records and dropped self-relations, with the first of each."""
+    for what, items in (("invalid records skipped", corpus.skipped), ("self-relations dropped", corpus.dropped)):
+        if items:
+            first = items[0]
+            print(f"{len(items)} {what}; first: {first.path}:{first.line}: {first.reason}", file=sys.stderr)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from polyrel.model.backbone import AdapterConfig
     from polyrel.model.data import read_corpus
@@ -61,8 +69,8 @@ def run_train(args: argparse.Namespace) -> int:
     train = read_corpus(args.train, skip_invalid=args.skip_invalid)
     dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
     for corpus in (train, dev):
-        if corpus and corpus.skipped:
-            print(f"skipped {len(corpus.skipped)} invalid records, first: {corpus.skipped[0]}", file=sys.stderr)
+        if corpus:
+            report_losses(corpus)
     labels, types, type_pairs = collect_inventory(train.sentences)
     model, tokenizer = initialise_model(
         args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
@@ -89,9 +97,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     predictor = RelationPredictor.load(args.model)
     corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
+    report_losses(corpus)
     report = evaluate_instances(predictor, build_instances(corpus.sentences, predictor.encoder, predictor.config.task), args.batch_size)
     report.extra.update(
-        skipped_records=len(corpus.skipped), unseen_entity_types=dict(predictor.encoder.markers.unseen_types),
+        skipped_records=len(corpus.skipped), dropped_self_relations=len(corpus.dropped), unseen_entity_types=dict(predictor.encoder.markers.unseen_types),
         model=str(args.model), data=list(args.data),
     )
     print(report.table())

@@ -78,10 +78,13 @@ class SkippedRecord:
 
 @dataclass
 class Corpus:
-    """Sentences read from one or more files, plus the records skipped on the way."""
+    """Sentences read from one or more files, the records skipped on the way, and the
+    relations dropped from kept records (a relation from an entity to itself, which CrossRE
+    contains a few of, is no candidate pair in any task mode)."""
 
     sentences: list[AnnotatedSentence]
     skipped: list[SkippedRecord] = field(default_factory=list)
+    dropped: list[SkippedRecord] = field(default_factory=list)
 
 
 def _open_text(path: str) -> io.TextIOBase:
@@ -109,8 +112,9 @@ def _check_tokens(tokens: Any) -> list[str]:
     return tokens
 
 
-def parse_crossre(record: dict[str, Any], lang: str | None = None) -> AnnotatedSentence:
+def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> AnnotatedSentence:
     """A CrossRE line: `ner` ends and relation spans are inclusive token indices."""
+    dropped = [] if dropped is None else dropped
     tokens = _check_tokens(record.get("sentence"))
     charspans = record.get("token2charspan")
     entities: list[Entity] = []
@@ -128,7 +132,8 @@ def parse_crossre(record: dict[str, Any], lang: str | None = None) -> AnnotatedS
                 raise ValueError(f"relation {label!r} refers to unknown entity span {list(span)}")
         pair = (index[(hs, he)], index[(ts, te)])
         if pair[0] == pair[1]:
-            raise ValueError(f"relation {label!r} links an entity to itself")
+            dropped.append(f"dropped relation {label!r} from entity {[hs, he]} to itself")
+            continue
         labels = labels_by_pair.setdefault(pair, [])
         if label not in labels:
             labels.append(label)
@@ -143,8 +148,9 @@ def parse_crossre(record: dict[str, Any], lang: str | None = None) -> AnnotatedS
     )
 
 
-def parse_polyrel(record: dict[str, Any], lang: str | None = None) -> AnnotatedSentence:
+def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> AnnotatedSentence:
     """polyrel's JSONL line: `end` is exclusive; relations index into `entities`."""
+    dropped = [] if dropped is None else dropped
     tokens = _check_tokens(record.get("tokens"))
     entities = []
     for e in record.get("entities", []):
@@ -161,7 +167,8 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None) -> AnnotatedS
             if not isinstance(idx, int) or not 0 <= idx < len(entities):
                 raise ValueError(f"relation {r!r} refers to unknown entity {idx!r}")
         if head == tail:
-            raise ValueError(f"relation {r!r} links an entity to itself")
+            dropped.append(f"dropped relation {r!r} from an entity to itself")
+            continue
         labels = r.get("labels") or ([r["label"]] if "label" in r else [])
         if not labels:
             raise ValueError(f"relation {r!r} has no label")
@@ -178,7 +185,7 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None) -> AnnotatedS
 
 def iter_records(
     path: str, lang: str | None = None, skip_invalid: bool = False,
-    skipped: list[SkippedRecord] | None = None,
+    skipped: list[SkippedRecord] | None = None, dropped: list[SkippedRecord] | None = None,
 ) -> Iterator[AnnotatedSentence]:
     """Sentences of one JSONL file in either format, told apart per line by their keys."""
     with _open_text(path) as handle:
@@ -190,7 +197,10 @@ def iter_records(
                 if not isinstance(record, dict):
                     raise ValueError("line is not a JSON object")
                 parse = parse_crossre if "sentence" in record else parse_polyrel
-                sentence = parse(record, lang)
+                notes: list[str] = []
+                sentence = parse(record, lang, notes)
+                if dropped is not None:
+                    dropped.extend(SkippedRecord(str(path), line_no, note) for note in notes)
                 if not sentence.id:
                     sentence.id = f"{Path(str(path)).name}:{line_no}"
                 yield sentence
@@ -220,7 +230,7 @@ def read_corpus(paths: Sequence[str] | str, skip_invalid: bool = False) -> Corpu
     corpus = Corpus(sentences=[])
     for path in paths:
         corpus.sentences.extend(
-            iter_records(path, language_of(path), skip_invalid, corpus.skipped)
+            iter_records(path, language_of(path), skip_invalid, corpus.skipped, corpus.dropped)
         )
     return corpus
 

@@ -75,3 +75,10 @@ def test_skip_invalid_counts_instead(tmp_path):
     corpus = read_corpus(path, skip_invalid=True)
     assert len(corpus.sentences) == 1
     assert [s.line for s in corpus.skipped] == list(range(2, 2 + len(BAD) + 1))
+
+
+def test_self_relation_dropped_and_counted(tmp_path):
+    record = {**GOOD_CROSSRE, "relations": GOOD_CROSSRE["relations"] + [[0, 0, 0, 0, "role", "", False, False]]}
+    corpus = read_corpus(write(tmp_path, [record]))
+    assert len(corpus.sentences[0].relations) == 1
+    assert [(d.line, "itself" in d.reason) for d in corpus.dropped] == [(1, True)]

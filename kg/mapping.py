@@ -22,9 +22,11 @@ with standard RDF reification, which any RDF 1.1 tool and N-Quads/N-Triples carr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from pyoxigraph import Literal, NamedNode, Quad
 
 from polyrel.kg import vocabulary as v
 from polyrel.schemas.tables import content_id
@@ -38,29 +40,28 @@ REQUIRED_COLUMNS = (
 )
 
 
-def _iri(value: str):
-    from pyoxigraph import NamedNode
-
+@lru_cache(maxsize=65536)
+def _iri(value: str) -> NamedNode:
     return NamedNode(value)
 
 
-def _str(value: str):
-    from pyoxigraph import Literal
-
+@lru_cache(maxsize=65536)
+def _str(value: str) -> Literal:
     return Literal(value)
 
 
-def _int(value: int):
-    from pyoxigraph import Literal, NamedNode
-
-    return Literal(str(int(value)), datatype=NamedNode(v.XSD + "integer"))
+_INTEGER = NamedNode(v.XSD + "integer")
+_DOUBLE = NamedNode(v.XSD + "double")
 
 
-def _score(value: float):
-    from pyoxigraph import Literal, NamedNode
+@lru_cache(maxsize=4096)
+def _int(value: int) -> Literal:
+    return Literal(str(int(value)), datatype=_INTEGER)
 
+
+def _score(value: float) -> Literal:
     # The shortest text that reads back as the stored float32, so equal rows give equal literals.
-    return Literal(str(np.float32(value)), datatype=NamedNode(v.XSD + "double"))
+    return Literal(str(np.float32(value)), datatype=_DOUBLE)
 
 
 def rows_digest(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -72,21 +73,15 @@ def rows_digest(rows: Iterable[Mapping[str, Any]]) -> str:
 
 def document_quads(doc_id: str, rows: list[Mapping[str, Any]], run_id: str) -> list:
     """The quads of one document's named graph: its document node and every row's statement."""
-    from pyoxigraph import Quad
-
     graph = _iri(v.document_iri(doc_id))
     out: list = []
     seen: set = set()
-
-    predicates: dict[str, Any] = {}
 
     def add(s, p: str, o) -> None:
         key = (s, p, o)
         if key not in seen:
             seen.add(key)
-            if p not in predicates:
-                predicates[p] = _iri(p)
-            out.append(Quad(s, predicates[p], o, graph))
+            out.append(Quad(s, _iri(p), o, graph))
 
     add(graph, v.TYPE, _iri(v.DOCUMENT))
     add(graph, v.DOC_ID, _str(doc_id))

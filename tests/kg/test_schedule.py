@@ -126,7 +126,7 @@ def test_the_load_runs_even_when_the_pipeline_fails(tmp_path: Path) -> None:
         f"kg load {tmp_path / 'out'} --store {tmp_path / 'kg'}"]
 
 
-def test_dataflow_launcher_splits_polyrel_and_beam_parameters() -> None:
+def test_dataflow_launcher_splits_polyrel_and_beam_parameters(tiny_relation_model_dir: Path) -> None:
     import importlib.util
 
     path = SCRIPT.parent / "dataflow" / "launch.py"
@@ -134,8 +134,9 @@ def test_dataflow_launcher_splits_polyrel_and_beam_parameters() -> None:
     launch = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(launch)
     options, full = launch.options_from([
-        "--input=gs://c/a/,gs://c/b.jsonl", "--output=gs://o/out", "--model=gs://m/rel", "--threshold=0.5",
-        "--project=p", "--region=europe-west1", "--temp_location=gs://t/tmp", "--full=true"])
+        "--inputs=gs://c/a/,gs://c/b.jsonl", "--out=gs://o/out", f"--model={tiny_relation_model_dir}",
+        "--threshold=0.5", "--project=p", "--region=europe-west1", "--temp_location=gs://t/tmp", "--full=true"])
     assert options.inputs == ("gs://c/a/", "gs://c/b.jsonl") and options.output == "gs://o/out"
     assert options.threshold == 0.5 and options.runner == "DataflowRunner" and full is True
     assert options.beam_args == ("--project=p", "--region=europe-west1", "--temp_location=gs://t/tmp")
+    assert launch.options_from(["--inputs=x", "--out=y", f"--model={tiny_relation_model_dir}"])[1] is False

@@ -1,42 +1,38 @@
-"""Dataflow flex template entry point: one incremental polyrel run, submitted without waiting.
+"""Flex template entry point for scheduled, incremental runs: plan, submit, return.
 
-The launcher VM calls this with the template parameters (`--input=…`, `--output=…`, …) and
-Dataflow's own pipeline options (`--project`, `--region`, `--temp_location`, `--job_name`,
-`--sdk_container_image`…). polyrel's parameters are parsed here; everything else goes to Beam.
-The plan is made here (the launcher reads the corpus and the manifest); the job's last step
-commits the manifest, so this script returns as soon as the job is submitted, as a flex
-template launcher must.
+Same image and parameters as the plain template (`deploy/dataflow/`: Dockerfile, launch.py's
+`translate`), plus `full=true|false`. The launcher reads the corpus and the manifest, saves the
+plan, submits the job and returns without waiting, as a flex template launcher must; the job's
+last step commits `<out>/_manifest.parquet`. Select this file when building the template:
+    --env FLEX_TEMPLATE_PYTHON_PY_FILE=/opt/polyrel/src/deploy/schedule/dataflow/launch.py
 """
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+PLAIN_LAUNCHER = Path(__file__).resolve().parents[2] / "dataflow" / "launch.py"
 
 
-def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(prog="polyrel-flex-template")
-    parser.add_argument("--input", required=True, help="corpus locations, comma-separated (gs://…)")
-    parser.add_argument("--output", required=True, help="output directory (gs://…) holding _manifest.parquet")
-    parser.add_argument("--model", required=True, help="relation model directory (gs://…)")
-    parser.add_argument("--ner", default="given")
-    parser.add_argument("--threshold", type=float)
-    parser.add_argument("--num_shards", type=int, default=8)
-    parser.add_argument("--full", default="false", choices=("true", "false"))
-    return parser.parse_known_args(argv)
+def _translate(argv: list[str]) -> list[str]:
+    spec = importlib.util.spec_from_file_location("polyrel_plain_launch", PLAIN_LAUNCHER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.translate(argv)
 
 
 def options_from(argv: Sequence[str]):
-    from polyrel.pipeline.options import RunOptions, new_run_id
+    """(RunOptions, full) from the template's `--name=value` flags."""
+    from polyrel.cli import build_parser
+    from polyrel.pipeline.options import RunOptions
 
-    args, beam_args = parse(argv)
-    options = RunOptions(
-        model=args.model, inputs=tuple(i for i in args.input.split(",") if i), output=args.output,
-        ner=args.ner, threshold=args.threshold, num_shards=args.num_shards, run_id=new_run_id(),
-        runner="DataflowRunner", beam_args=tuple(beam_args),
-    )
-    return options, args.full == "true"
+    full = any(a.lower() in ("--full=true", "--full=1") for a in argv)
+    rest = [a for a in argv if not a.startswith("--full=")]
+    args = build_parser().parse_args(_translate(rest))
+    return RunOptions.from_args(args), full
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,21 +3,24 @@
 # root with gcloud authenticated; every setting comes from the environment:
 #
 #   PROJECT REGION BUCKET         where the template, temp files and outputs live
-#   IMAGE                         Artifact Registry image built from deploy/schedule/dataflow/Dockerfile
-#   CORPUS OUTPUT MODEL           gs:// corpus location(s) (comma-separated), output directory, model directory
+#   IMAGE                         Artifact Registry image built from deploy/dataflow/Dockerfile (model baked in)
+#   CORPUS OUTPUT                 gs:// corpus location(s) (comma-separated) and output directory
+#   MODEL                         optional: a gs:// relation model instead of the image's
 #   SCHEDULE                      cron syntax for Cloud Scheduler (default: hourly)
 #   SCHEDULER_SA                  service account Cloud Scheduler calls Dataflow as (roles/dataflow.developer,
 #                                 roles/iam.serviceAccountUser on the worker service account)
 #   THRESHOLD MAX_WORKERS         optional
 set -euo pipefail
-: "${PROJECT:?}" "${REGION:?}" "${BUCKET:?}" "${IMAGE:?}" "${CORPUS:?}" "${OUTPUT:?}" "${MODEL:?}" "${SCHEDULER_SA:?}"
+: "${PROJECT:?}" "${REGION:?}" "${BUCKET:?}" "${IMAGE:?}" "${CORPUS:?}" "${OUTPUT:?}" "${SCHEDULER_SA:?}"
 template="gs://$BUCKET/templates/polyrel-incremental.json"
 
-docker build -f deploy/schedule/dataflow/Dockerfile -t "$IMAGE" .
+# The plain template's image (deploy/README.md); this template only swaps the entry file.
+docker build -f deploy/dataflow/Dockerfile -t "$IMAGE" .
 docker push "$IMAGE"
 gcloud dataflow flex-template build "$template" \
     --image "$IMAGE" --sdk-language PYTHON \
-    --metadata-file deploy/schedule/dataflow/metadata.json
+    --metadata-file deploy/schedule/dataflow/metadata.json \
+    --env FLEX_TEMPLATE_PYTHON_PY_FILE=/opt/polyrel/src/deploy/schedule/dataflow/launch.py
 
 body=$(mktemp)
 cat >"$body" <<JSON
@@ -26,8 +29,7 @@ cat >"$body" <<JSON
     "jobName": "polyrel-incremental",
     "containerSpecGcsPath": "$template",
     "parameters": {
-      "input": "$CORPUS", "output": "$OUTPUT", "model": "$MODEL",
-      "ner": "given"${THRESHOLD:+, \"threshold\": \"$THRESHOLD\"}
+      "inputs": "$CORPUS", "out": "$OUTPUT", "ner": "given"${MODEL:+, \"model\": \"$MODEL\"}${THRESHOLD:+, \"threshold\": \"$THRESHOLD\"}
     },
     "environment": {
       "tempLocation": "gs://$BUCKET/tmp",

@@ -13,6 +13,7 @@ from polyrel.model.pooling import POOLINGS
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a relation model (several --train files: one joint model)")
     train.add_argument("--train", nargs="+", required=True, help="CrossRE or polyrel JSONL files (.gz ok)")
+    train.add_argument("--dev-sample", type=int, default=None, help="early-stop on this many dev sentences (fixed random subset)")
     train.add_argument("--dev", nargs="*", default=[], help="dev files for early stopping")
     train.add_argument("--output", required=True, help="model directory to write (best epoch)")
     train.add_argument("--encoder", default="multilingual-e5-small", help="HF name or local path; multilingual-e5-small works offline")
@@ -62,7 +63,7 @@ def report_losses(corpus) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from polyrel.model.backbone import AdapterConfig
-    from polyrel.model.data import read_corpus
+    from polyrel.model.data import read_corpus, sample
     from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
     from polyrel.model.trainer import Trainer, TrainingConfig
 
@@ -81,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
         freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
-    task = RelationTask(model, tokenizer, train.sentences, dev.sentences if dev else None, args.neg_ratio)
+    task = RelationTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, args.neg_ratio)
     result = Trainer(model, tokenizer, config).fit(task, args.output)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s;"

@@ -235,6 +235,16 @@ def read_corpus(paths: Sequence[str] | str, skip_invalid: bool = False) -> Corpu
     return corpus
 
 
+def sample(sentences: Sequence[AnnotatedSentence], n: int | None, seed: int = 0) -> list[AnnotatedSentence]:
+    """A fixed random subset (in corpus order): early stopping on a large dev set need not score it all."""
+    if n is None or n >= len(sentences):
+        return list(sentences)
+    import random
+
+    keep = set(random.Random(seed).sample(range(len(sentences)), n))
+    return [s for i, s in enumerate(sentences) if i in keep]
+
+
 def write_jsonl(sentences: Iterable[AnnotatedSentence], path: str) -> None:
     with fsspec.open(path, "wt", encoding="utf-8", compression="infer") as handle:
         for sentence in sentences:

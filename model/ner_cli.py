@@ -13,6 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     train = commands.add_parser("train", help="train on CrossRE-style entity annotations")
     train.add_argument("--train", nargs="+", required=True)
+    train.add_argument("--dev-sample", type=int, default=None, help="early-stop on this many dev sentences (fixed random subset)")
     train.add_argument("--dev", nargs="*", default=[])
     train.add_argument("--output", required=True)
     train.add_argument("--encoder", default="multilingual-e5-small")
@@ -47,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from polyrel.model.backbone import AdapterConfig
-    from polyrel.model.data import read_corpus
+    from polyrel.model.data import read_corpus, sample
     from polyrel.model.ner_training import NerTask, initialise_ner
     from polyrel.model.trainer import Trainer, TrainingConfig
 
@@ -60,7 +61,7 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
-    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, dev.sentences if dev else None), args.output)
+    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None), args.output)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s")
     return 0

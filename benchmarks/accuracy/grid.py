@@ -1,0 +1,91 @@
+"""The experiment grid of the paper's tables on Multi-CrossRE, one cached cell per trained model.
+
+A cell is (experiment, marker scheme, pooling, task mode, training languages, domain, seed,
+profile). Its result file is named by its id, so a runner skips cells that exist and the grid
+fills up over several sessions and machines. Evaluations on test languages are stored per
+language inside the cell, so a model trained where only English data was at hand can be
+scored on the translations later from its saved directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+DOMAINS: tuple[str, ...] = ("ai", "literature", "music", "news", "politics", "science")
+# Multi-CrossRE folder names; the four with a test set here first.
+TEST_LANGUAGES: tuple[str, ...] = ("en", "german", "spanish", "chinese", "japanese")
+TRAIN_ONLY_LANGUAGES: tuple[str, ...] = ("french", "finnish", "turkish", "greek", "ukrainian", "indonesian")
+VARIANTS: tuple[tuple[str, str], ...] = (
+    ("um", "ss"), ("um", "es"), ("um", "emp"), ("um", "es+type"), ("etm", "ss"), ("etm", "es"), ("etm", "emp"),
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Training settings shared by every cell compared, recorded with each result."""
+
+    name: str
+    epochs: int
+    neg_ratio: float | None
+    freeze_embeddings: bool
+    learning_rate: float = 2e-5
+    head_learning_rate: float = 1e-3
+    batch_size: int = 32
+    patience: int = 2
+    max_length: int = 256
+    dev_sentences: int | None = 400  # early stopping on a fixed subset: the full dev set is 67k pairs
+    sentence_limit: int | None = None  # smoke tests only
+
+
+PROFILES: dict[str, Profile] = {
+    "paper": Profile("paper", epochs=10, neg_ratio=None, freeze_embeddings=False, patience=3),
+    # One reduced configuration for every variant compared when compute is short: sampled
+    # no-relation pairs (2 per gold pair, redrawn each epoch), 5 epochs, word embeddings frozen
+    # except the marker rows.
+    "reduced": Profile("reduced", epochs=5, neg_ratio=2.0, freeze_embeddings=True),
+    "smoke": Profile("smoke", epochs=1, neg_ratio=1.0, freeze_embeddings=True, sentence_limit=12, max_length=64),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    experiment: str
+    markers: str
+    pooling: str
+    task: str
+    train: tuple[str, ...]
+    domain: str | None
+    seed: int
+    profile: str
+    evaluate_on: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        languages = "+".join(self.train) if len(self.train) < 4 else f"joint{len(self.train)}"
+        variant = f"{self.markers}-{self.pooling.replace('+', '_')}"
+        return f"{self.experiment}__{variant}__{self.task}__{languages}__{self.domain or 'all'}__{self.profile}__s{self.seed}"
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "id": self.id}
+
+
+def cells(experiments: list[str], seeds: list[int], profile: str) -> list[Cell]:
+    """Every cell of the named experiments, in the order worth running first."""
+    out: list[Cell] = []
+    for seed in seeds:
+        if "variants" in experiments:  # Table 2 (and the English side of Tables 3 and 4)
+            for markers, pooling in VARIANTS:
+                transfer = (markers, pooling) in {("um", "es"), ("etm", "es"), ("etm", "emp")}
+                out.append(Cell("variants", markers, pooling, "extract", ("en",), None, seed, profile,
+                                TEST_LANGUAGES if transfer else ("en",)))
+        if "supervised" in experiments:  # Tables 3 (upper bound) and 6 (all-pair transfer)
+            for language in TEST_LANGUAGES[1:]:
+                out.append(Cell("supervised", "etm", "emp", "extract", (language,), None, seed, profile, TEST_LANGUAGES))
+        if "joint" in experiments:  # Table 7
+            out.append(Cell("joint", "etm", "emp", "extract", TEST_LANGUAGES + TRAIN_ONLY_LANGUAGES, None, seed,
+                            profile, TEST_LANGUAGES))
+        if "domains" in experiments:  # the dataset's own protocol
+            for domain in DOMAINS:
+                for pooling in ("es", "emp"):
+                    out.append(Cell("domains", "etm", pooling, "classify", ("en",), domain, seed, profile, ("en",)))
+    return out

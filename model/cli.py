@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--neg-ratio", type=float, default=None, help="sample at most this many no-relation pairs per gold pair each epoch")
     train.add_argument("--freeze-embeddings", action="store_true", help="train only the marker rows of the word-embedding matrix")
-    train.add_argument("--lora-r", type=int, default=0, help="train LoRA adapters of this rank (compact model) instead of the whole encoder")
+    train.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
     train.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=run_train)
@@ -75,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
     labels, types, type_pairs = collect_inventory(train.sentences)
     model, tokenizer = initialise_model(
         args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
-        adapter=AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r else None,
+        adapter=AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r is not None else None,
     )
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,

@@ -73,12 +73,18 @@ class RelationModel(EncoderModel):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(self.pooler.output_size, len(config.output_labels))
 
-    def forward(
+    def summarize(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_span: torch.Tensor,
         tail_span: torch.Tensor, head_type: torch.Tensor, tail_type: torch.Tensor,
     ) -> torch.Tensor:
+        """The pooled vector the classifier reads."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        summary = self.pooler(hidden, head_span, tail_span, head_type, tail_type)
+        return self.pooler(hidden, head_span, tail_span, head_type, tail_type)
+
+    def forward(self, summary: torch.Tensor | None = None, **inputs: torch.Tensor) -> torch.Tensor:
+        """Logits over `config.output_labels`; a precomputed `summary` skips the encoder (frozen-encoder training)."""
+        if summary is None:
+            summary = self.summarize(**inputs)
         return self.classifier(self.dropout(summary))
 
     @staticmethod

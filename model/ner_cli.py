@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--patience", type=int, default=3)
     train.add_argument("--seed", type=int, default=13)
-    train.add_argument("--lora-r", type=int, default=0, help="train LoRA adapters of this rank (compact model) instead of the whole encoder")
+    train.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
     train.add_argument("--freeze-embeddings", action="store_true")
     train.add_argument("--skip-invalid", action="store_true")
     train.add_argument("--quiet", action="store_true")
@@ -55,7 +55,7 @@ def run_train(args: argparse.Namespace) -> int:
     train = read_corpus(args.train, skip_invalid=args.skip_invalid)
     dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
     types = sorted({e.type for s in train.sentences for e in s.entities})
-    adapter = AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r else None
+    adapter = AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r is not None else None
     model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter)
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,

@@ -22,7 +22,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import AdapterConfig
 from polyrel.model.data import AnnotatedSentence
-from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate
+from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
 from polyrel.model.metrics import Report, score
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
 from polyrel.model.predictor import RelationPredictor
@@ -124,10 +124,16 @@ def decode(probs: np.ndarray, config: RelationModelConfig, threshold: float = 0.
 def evaluate_instances(predictor: RelationPredictor, instances: Sequence[PairInstance], batch_size: int = 64) -> Report:
     """Scores every candidate; an unfit pair predicts nothing, so its gold labels count as misses."""
     fit = [i for i in instances if i.encoded is not None]
-    predicted = decode(predictor.probabilities([i.encoded for i in fit], batch_size), predictor.config)  # type: ignore[misc]
-    by_instance = dict(zip((id(i) for i in fit), predicted))
+    return score_instances(instances, fit, predictor.probabilities([i.encoded for i in fit], batch_size), predictor.config)  # type: ignore[misc]
+
+
+def score_instances(
+    instances: Sequence[PairInstance], fit: Sequence[PairInstance], probs: np.ndarray, config: RelationModelConfig,
+) -> Report:
+    """The report over all `instances`, given output probabilities for the `fit` ones."""
+    by_instance = dict(zip((id(i) for i in fit), decode(probs, config)))
     pred = [by_instance.get(id(i), frozenset()) for i in instances]
-    report = score([i.gold for i in instances], pred, predictor.config.labels)
+    report = score([i.gold for i in instances], pred, config.labels)
     report.extra["unfit_pairs"] = len(instances) - len(fit)
     report.extra["unfit_gold_labels"] = sum(len(i.gold) for i in instances if i.encoded is None)
     return report
@@ -135,12 +141,17 @@ def evaluate_instances(predictor: RelationPredictor, instances: Sequence[PairIns
 
 class RelationTask:
     """Relation pairs for the shared trainer: soft targets (extract) or multi-hot (classify),
-    optional sampling of "no relation" pairs per epoch, dev F1 of the task's protocol."""
+    optional sampling of "no relation" pairs per epoch, dev F1 of the task's protocol.
+
+    With a frozen encoder (adapter rank 0) every pair's pooled summary is computed once and
+    the epochs train the classifier on those: the heads-only model costs one forward pass.
+    """
 
     def __init__(
         self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
         dev: Sequence[AnnotatedSentence] | None, neg_ratio: float | None = None, eval_batch_size: int = 64,
     ) -> None:
+        self.model = model
         self.config = model.config
         self.encoder = PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
         instances = build_instances(train, self.encoder, self.config.task)
@@ -154,8 +165,31 @@ class RelationTask:
         self.eval_batch_size = eval_batch_size
         self.selection_key = "dev_micro_f1" if self.config.task == "extract" else "dev_macro_f1"
         self._loss = nn.CrossEntropyLoss() if self.config.task == "extract" else nn.BCEWithLogitsLoss()
+        adapter = self.config.adapter
+        self.cached = adapter is not None and adapter.r == 0
+        if self.cached and self.config.pooling == "es+type":
+            raise ValueError("a frozen encoder caches summaries, but es+type pooling trains its type embedding: use another pooling")
+        self._summaries: dict[int, torch.Tensor] = {}
+
+    def _summarize(self, instances: Sequence[PairInstance]) -> None:
+        """Pooled summaries of instances not cached yet, on the model's current device."""
+        todo = [i for i in instances if id(i) not in self._summaries and i.encoded is not None]
+        if not todo:
+            return
+        device = next(self.model.parameters()).device
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            for batch in length_batches([len(i.encoded.input_ids) for i in todo], self.eval_batch_size):  # type: ignore[union-attr]
+                tensors = collate([todo[k].encoded for k in batch], self.pad_id)  # type: ignore[misc]
+                summary = self.model.summarize(**{k: v.to(device) for k, v in tensors.items()}).float().cpu()
+                for row, k in enumerate(batch):
+                    self._summaries[id(todo[k])] = summary[row]
+        self.model.train(was_training)
 
     def epoch_items(self, rng: random.Random) -> list[PairInstance]:
+        if self.cached:
+            self._summarize(self.instances)
         if self.neg_ratio is None:
             return self.instances
         positives = [i for i in self.instances if i.gold]
@@ -167,6 +201,8 @@ class RelationTask:
         return len(item.encoded.input_ids)  # type: ignore[union-attr]
 
     def batch(self, items: Sequence[PairInstance]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        if self.cached:
+            return {"summary": torch.stack([self._summaries[id(i)] for i in items])}, targets(items, self.config)
         return collate([i.encoded for i in items], self.pad_id), targets(items, self.config)  # type: ignore[misc]
 
     def loss(self, logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
@@ -175,5 +211,13 @@ class RelationTask:
     def evaluate(self, model: RelationModel, device: str) -> dict[str, float]:
         if not self.dev:
             return {}
-        report = evaluate_instances(RelationPredictor(model, self.encoder, device), self.dev, self.eval_batch_size)
+        if self.cached:
+            self._summarize(self.dev)
+            fit = [i for i in self.dev if i.encoded is not None]
+            with torch.inference_mode():
+                logits = model(summary=torch.stack([self._summaries[id(i)] for i in fit]).to(device)).float()
+            probs = (logits.softmax(-1) if self.config.task == "extract" else logits.sigmoid()).cpu().numpy()
+            report = score_instances(self.dev, fit, probs, self.config)
+        else:
+            report = evaluate_instances(RelationPredictor(model, self.encoder, device), self.dev, self.eval_batch_size)
         return {"dev_micro_f1": report.micro_f1, "dev_macro_f1": report.macro_f1}

@@ -108,7 +108,8 @@ class Trainer:
         self.config = config
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
-        frozen = config.freeze_embeddings or model.config.adapter is not None
+        adapter = model.config.adapter
+        frozen = (config.freeze_embeddings or adapter is not None) and not (adapter is not None and adapter.r == 0)
         self.frozen = TrainableRows(model, tokenizer.convert_tokens_to_ids(model.special_tokens(model.config))) if frozen else None
 
     def _optimizer(self) -> torch.optim.Optimizer:
@@ -175,7 +176,7 @@ class Trainer:
                 best, bad_epochs = (score if score is not None else best), 0
                 result.best_epoch, result.best_dev_f1 = epoch, score
                 self.save(output_dir)
-            else:
+            elif best > 0:  # patience starts once the model predicts something: small data leaves "no relation" late
                 bad_epochs += 1
                 if bad_epochs >= c.patience:
                     break

@@ -2,6 +2,7 @@ import json
 import random
 
 import pytest
+import torch
 
 from polyrel.model.cli import add_parser  # noqa: F401  (the CLI module must import cleanly)
 from polyrel.model.data import AnnotatedSentence, Entity, Relation, write_jsonl
@@ -84,3 +85,22 @@ def test_cli_train_evaluate_predict(tiny_bert_dir, tmp_path, capsys):
     assert len(rows) == 20
     for row in rows:
         assert all(set(r) == {"head", "tail", "label", "score"} and r["head"] != r["tail"] for r in row["relations"])
+
+
+def test_frozen_encoder_trains_heads_on_cached_summaries(tiny_bert_dir, tmp_path):
+    from polyrel.model.backbone import AdapterConfig
+
+    sentences = toy_sentences()
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "emp", "extract", 32, pairs, seed=3,
+                                        adapter=AdapterConfig(r=0))
+    encoder_before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    config = TrainingConfig(epochs=60, head_learning_rate=5e-2, batch_size=8, patience=60, progress=False)
+    task = RelationTask(model, tokenizer, sentences, sentences)
+    result = Trainer(model, tokenizer, config, device="cpu").fit(task, tmp_path)
+    assert result.best_dev_f1 > 0.8
+    assert all(torch.equal(v, encoder_before[k]) for k, v in model.encoder.state_dict().items())
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", "training.json"}
+    reloaded = RelationPredictor.load(tmp_path, device="cpu")
+    report = evaluate_instances(reloaded, build_instances(sentences, reloaded.encoder, "extract"))
+    assert report.micro_f1 == pytest.approx(result.best_dev_f1)

@@ -75,6 +75,19 @@ def encoder_fingerprint(encoder_dir: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def load_encoder(path: str | Path) -> PreTrainedModel:
+    """A pretrained encoder without its [CLS] pooler; transformers' report of the pooler weights
+    that converted checkpoints lack is silenced, since polyrel drops the pooler anyway."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return without_pooler(AutoModel.from_pretrained(str(path)))
+    finally:
+        hf_logging.set_verbosity(level)
+
+
 def without_pooler(encoder: PreTrainedModel) -> PreTrainedModel:
     """Drop BERT-style [CLS] poolers: polyrel's heads read the last layer, and an unused
     randomly initialised pooler would only bloat the saved weights."""
@@ -213,12 +226,12 @@ class EncoderModel(nn.Module):
         tokens = cls.special_tokens(config)
         if tokens:
             tokenizer.add_tokens(tokens, special_tokens=True)
-        encoder = AutoModel.from_pretrained(str(base))
+        encoder = load_encoder(base)
         if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
             encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
         if shapes.get(SPECIAL_ROWS, [0])[0] != len(tokens):
             raise ModelDirectoryError(f"{directory}: {shapes.get(SPECIAL_ROWS, [0])[0]} special-token rows for {len(tokens)} tokens")
-        return cls(config, apply_adapter(without_pooler(encoder), config.adapter)), tokenizer
+        return cls(config, apply_adapter(encoder, config.adapter)), tokenizer
 
     def make_compact(self, adapter: AdapterConfig, base_dir: str | Path) -> None:
         """Switch a freshly initialised model to adapter training on its (frozen) base encoder."""

@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--report", help="write the JSON report here")
     evaluate.add_argument("--confusion-png", help="also draw the confusion matrix")
     evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--sample", type=int, default=None, help="score a fixed random subset of this many sentences")
     evaluate.add_argument("--skip-invalid", action="store_true")
     evaluate.set_defaults(func=run_evaluate)
 
@@ -91,7 +92,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from polyrel.model.data import read_corpus
+    from polyrel.model.data import read_corpus, sample
     from polyrel.model.metrics import write_report
     from polyrel.model.predictor import RelationPredictor
     from polyrel.model.relation_training import build_instances, evaluate_instances
@@ -99,8 +100,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     predictor = RelationPredictor.load(args.model)
     corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
     report_losses(corpus)
-    report = evaluate_instances(predictor, build_instances(corpus.sentences, predictor.encoder, predictor.config.task), args.batch_size)
+    sentences = sample(corpus.sentences, args.sample)
+    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, predictor.config.task), args.batch_size)
     report.extra.update(
+        sentences=len(sentences), sampled_from=len(corpus.sentences) if args.sample else None,
         skipped_records=len(corpus.skipped), dropped_self_relations=len(corpus.dropped), unseen_entity_types=dict(predictor.encoder.markers.unseen_types),
         model=str(args.model), data=list(args.data),
     )

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from polyrel.model.backbone import AdapterConfig
+from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
 from polyrel.model.metrics import Report, score
 from polyrel.model.ner import CharEntity, EntityRecognizer, NerConfig, NerModel, TextEncoding, encode_text, tag_subtokens
@@ -48,7 +48,7 @@ def initialise_ner(
     tokenizer = NerModel.prepare_tokenizer(AutoTokenizer.from_pretrained(path))
     config = NerConfig(encoder, tuple(entity_types), min(max_length, tokenizer.model_max_length),
                        model_id=model_id or f"polyrel-ner-{Path(encoder).name}")
-    model = NerModel(config, AutoModel.from_pretrained(path))
+    model = NerModel(config, load_encoder(path))
     if adapter is not None:
         model.make_compact(adapter, path)
     return model, tokenizer

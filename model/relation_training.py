@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from polyrel.model.backbone import AdapterConfig
+from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
 from polyrel.model.metrics import Report, score
@@ -62,7 +62,7 @@ def initialise_model(
     seed_everything(seed)
     path = resolve_encoder(encoder)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    backbone = AutoModel.from_pretrained(path)
+    backbone = load_encoder(path)
     config = RelationModelConfig(
         encoder=encoder, labels=tuple(labels), entity_types=tuple(entity_types), markers=markers,  # type: ignore[arg-type]
         pooling=pooling, task=task, max_length=min(max_length, tokenizer.model_max_length),  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """What `polyrel run` uses when the command line leaves something out: one place to change.
 
-The default relation model and NER come from a later issue; until then `default_model_dir`
-answers only from the environment, and `--model` is required when it answers None.
+The default models ship inside the package (`model/pretrained/`, see its MODEL_CARD.md):
+compact directories of a few MB each on top of the offline multilingual-e5-small encoder.
+An environment variable overrides each, for deployments that bake in their own.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from pathlib import Path
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 DEFAULT_OUTPUT = "runs/pipeline"
-DEFAULT_NER = "given"
+DEFAULT_NER = "polyrel"
 MODEL_ENV = "POLYREL_MODEL"
+NER_MODEL_ENV = "POLYREL_NER_MODEL"
 
 
 def default_inputs() -> tuple[str, ...]:
@@ -20,6 +22,18 @@ def default_inputs() -> tuple[str, ...]:
     return (str(SAMPLE_DIR),)
 
 
-def default_model_dir() -> str | None:
-    """The relation model directory used without `--model`: `$POLYREL_MODEL`, else none yet."""
-    return os.environ.get(MODEL_ENV) or None
+def _pretrained(name: str) -> Path:
+    """A shipped model directory, wherever the package is installed (editable or not)."""
+    from importlib.resources import files
+
+    return Path(str(files("polyrel.model") / "pretrained" / name))
+
+
+def default_model_dir() -> str:
+    """The relation model used without `--model`: `$POLYREL_MODEL`, else the shipped one."""
+    return os.environ.get(MODEL_ENV) or str(_pretrained("relation-e5-small"))
+
+
+def default_ner_dir() -> str:
+    """polyrel's NER model used without `--ner-model`: `$POLYREL_NER_MODEL`, else the shipped one."""
+    return os.environ.get(NER_MODEL_ENV) or str(_pretrained("ner-e5-small"))

@@ -32,6 +32,7 @@ class RunOptions:
     inputs: tuple[str, ...] = field(default_factory=defaults.default_inputs)
     output: str = defaults.DEFAULT_OUTPUT
     ner: str = defaults.DEFAULT_NER
+    ner_model: str | None = None  # for --ner polyrel; None: defaults.default_ner_dir()
     stanza_dir: str | None = None
     max_pair_distance: int | None = None
     restrict_type_pairs: bool = False
@@ -61,11 +62,9 @@ class RunOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
-        model = args.model or defaults.default_model_dir()
-        if not model:
-            raise SystemExit(f"polyrel run: --model is required (or set ${defaults.MODEL_ENV})")
         return cls(
-            model=model,
+            model=args.model or defaults.default_model_dir(),
+            ner_model=args.ner_model,
             inputs=tuple(args.inputs) or defaults.default_inputs(),
             output=args.output,
             ner=args.ner,
@@ -89,9 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         " (default: the bundled multilingual sample corpus)")
     parser.add_argument("--out", dest="output", default=defaults.DEFAULT_OUTPUT,
                         help="output directory or URL: triples/, entities/, errors/ (default: %(default)s)")
-    parser.add_argument("--model", help=f"relation model directory or URL (default: ${defaults.MODEL_ENV})")
+    parser.add_argument("--model", help=f"relation model directory (default: ${defaults.MODEL_ENV}, else the shipped model)")
+    parser.add_argument("--ner-model", help=f"model directory for --ner polyrel (default: ${defaults.NER_MODEL_ENV}, else the shipped model)")
     parser.add_argument("--ner", default=defaults.DEFAULT_NER,
-                        help="entity source: given (spans in the input), stanza, or a registered backend"
+                        help="entity source: polyrel (the shipped NER model), given (spans in the input), stanza,"
+                        " or a registered backend"
                         " (default: %(default)s)")
     parser.add_argument("--stanza-dir", help="stanza resources directory (tokenizer/NER models; never downloaded)")
     parser.add_argument("--max-pair-distance", type=int, help="skip pairs more than N tokens apart")

@@ -48,7 +48,7 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         documents = documents | "Select" >> select
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir)
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
-        options.ner, NerSettings(stanza_dir=options.stanza_dir))
+        options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model))
     rules = PairFilter(
         entity_types=frozenset(config.entity_types),
         max_distance=options.max_pair_distance,

@@ -5,7 +5,9 @@ each span, normalises its type to the relation model's vocabulary (the 39 CrossR
 places it in its sentence and on token boundaries. Backends are registered by name:
 - `given`: the spans the input carries (`entities` in the JSONL record), from any upstream NER;
 - `stanza`: stanza's NER, with models from `--stanza-dir` (never downloaded);
-- more via `register_ner_backend` (the project's own NER model registers as `polyrel`).
+- `polyrel`: polyrel's own NER model (`model/ner.py`), the shipped one unless `--ner-model`
+  names another; loaded once per worker process and shared by its threads;
+- more via `register_ner_backend`.
 
 Type normalisation (`normalise_type`): lower case, spaces/underscores/hyphens removed,
 then `TYPE_MAP` (stanza's CoNLL-03 and OntoNotes labels, US spellings). Numeric and temporal
@@ -15,9 +17,12 @@ OntoNotes types map to None and are dropped: CrossRE annotates no such entities.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import apache_beam as beam
 
@@ -100,6 +105,30 @@ def _stanza(settings: NerSettings) -> NerBackend:
     def spans(document: Document, lang: str) -> Sequence[CharSpan]:
         parsed = stanza_models.pipeline(settings.stanza_dir, lang, "tokenize,ner")(document.text)
         return [CharSpan(e.start_char, e.end_char, e.type) for e in parsed.ents]
+
+    return spans
+
+
+@functools.lru_cache(maxsize=2)
+def _recognizer(model_dir: str) -> Any:
+    """One loaded NER model per directory and process (DoFn instances share it)."""
+    from polyrel.model.ner import EntityRecognizer
+
+    return EntityRecognizer.load(model_dir)
+
+
+@register_ner_backend("polyrel")
+def _polyrel(settings: NerSettings) -> NerBackend:
+    from polyrel.pipeline.defaults import NER_MODEL_ENV, default_ner_dir
+
+    model_dir = settings.model or default_ner_dir()
+    if not Path(model_dir, "config.json").is_file():
+        raise ValueError(f"--ner polyrel: no NER model at {model_dir}; train one with `polyrel ner train`"
+                         f" and pass --ner-model DIR (or set ${NER_MODEL_ENV})")
+
+    def spans(document: Document, lang: str) -> Sequence[CharSpan]:
+        found = _recognizer(model_dir)([document.text])[0]
+        return [CharSpan(e.start, e.end, e.type) for e in found]
 
     return spans
 

@@ -3,8 +3,9 @@
 Every ordered pair (head ≠ tail) of a sentence's mentions is a candidate, so cost grows with
 the square of the entity count; two filters keep it in check: `max_distance` (tokens between
 the two spans) and `type_pairs` (only the (head type, tail type) combinations seen in training,
-from the model's config). Pairs whose spans overlap are skipped: entity markers cannot nest.
-A mention whose type the model does not know is a dead letter (once, not once per pair).
+from the model's config). Pairs whose spans overlap are skipped (counted). A mention whose
+type the model did not see in training is still paired: the model marks it with its generic
+`[ENTITY]` marker; such mentions are counted (`entities_unseen_type`), never an error.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
-from polyrel.schemas.records import AnnotatedSentence, DeadLetter, EntityMention, PairCandidate
-from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+from polyrel.schemas.records import AnnotatedSentence, EntityMention, PairCandidate
+from polyrel.transforms.deadletters import count, split_dead_letters
 
 STAGE = "pairs"
 
 
 @dataclass(frozen=True)
 class PairFilter:
-    entity_types: frozenset[str]  # the relation model's types; others cannot be marked
+    entity_types: frozenset[str]  # the relation model's types; others get its generic marker
     max_distance: int | None = None  # tokens between head and tail spans
     type_pairs: frozenset[tuple[str, str]] | None = None  # None: all type combinations
 
@@ -32,17 +33,12 @@ def token_gap(a: EntityMention, b: EntityMention) -> int:
     return max(a.token_start, b.token_start) - min(a.token_end, b.token_end)
 
 
-def enumerate_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> Iterator[PairCandidate | DeadLetter]:
+def enumerate_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> Iterator[PairCandidate]:
     sentence = annotated.sentence
-    known = []
-    for mention in annotated.entities:
-        if mention.type in rules.entity_types:
-            known.append(mention)
-        else:
-            yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"entity type {mention.type!r} is not one of the"
-                                         f" model's entity types", f"{mention.text} [{mention.start}, {mention.end})"))
-    for head in known:
-        for tail in known:
+    mentions = annotated.entities
+    count("entities_unseen_type", sum(m.type not in rules.entity_types for m in mentions))
+    for head in mentions:
+        for tail in mentions:
             if head is tail:
                 continue
             gap = token_gap(head, tail)

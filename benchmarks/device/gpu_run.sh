@@ -69,7 +69,7 @@ default_model() {  # name kind(relation|ner) extra-train-args...
 
 run_grid() {  # experiments...
   py -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
-      --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{print ($(left) - 200) / 60}")" \
+      --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
       --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
   log "grid $* done (rc $?)"
 }

@@ -80,7 +80,7 @@ def cells(experiments: list[str], seeds: list[int], profile: str) -> list[Cell]:
                                 TEST_LANGUAGES if transfer else ("en",)))
         if "supervised" in experiments:  # Tables 3 (upper bound) and 6 (all-pair transfer)
             for language in TEST_LANGUAGES[1:]:
-                out.append(Cell("supervised", "etm", "emp", "extract", (language,), None, seed, profile, (language,)))
+                out.append(Cell("supervised", "etm", "emp", "extract", (language,), None, seed, profile, TEST_LANGUAGES))
         if "joint" in experiments:  # Table 7
             out.append(Cell("joint", "etm", "emp", "extract", TEST_LANGUAGES + TRAIN_ONLY_LANGUAGES, None, seed,
                             profile, TEST_LANGUAGES))

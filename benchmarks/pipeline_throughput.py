@@ -41,8 +41,9 @@ def repeated_corpus(directory: Path, repeat: int) -> Path:
     return path
 
 
-def measure(corpus: Path, model: str, out: Path, batch_size: int) -> dict[str, Any]:
-    options = RunOptions(model=model, inputs=(str(corpus),), output=str(out), batch_size=batch_size, run_id="bench")
+def measure(corpus: Path, model: str, out: Path, batch_size: int, ner: str) -> dict[str, Any]:
+    options = RunOptions(model=model, inputs=(str(corpus),), output=str(out), batch_size=batch_size, run_id="bench",
+                         ner=ner)
     start = time.perf_counter()
     report = run(options)
     seconds = time.perf_counter() - start
@@ -60,15 +61,16 @@ def measure(corpus: Path, model: str, out: Path, batch_size: int) -> dict[str, A
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="relation model directory")
+    parser.add_argument("--model", default=defaults.default_model_dir(), help="relation model directory (default: the shipped one)")
+    parser.add_argument("--ner", default="given", help="entity source; `given` isolates the relation stage (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=20, help="copies of the sample corpus (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=RunOptions.__dataclass_fields__["batch_size"].default)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = repeated_corpus(Path(tmp), args.repeat)
-        baseline = measure(corpus, args.model, Path(tmp) / "baseline", 1)
-        batched = measure(corpus, args.model, Path(tmp) / "batched", args.batch_size)
+        baseline = measure(corpus, args.model, Path(tmp) / "baseline", 1, args.ner)
+        batched = measure(corpus, args.model, Path(tmp) / "batched", args.batch_size, args.ner)
     result = {
         "command": shlex.join(["python", "benchmarks/pipeline_throughput.py", *(sys.argv[1:] if argv is None else argv)]),
         "runner": "DirectRunner",
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()},"
                    f" torch threads {torch.get_num_threads()}",
         "model": args.model,
+        "ner": args.ner,
         "repeat": args.repeat,
         "baseline": baseline,
         "batched": batched,

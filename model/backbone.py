@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -21,6 +21,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
+from polyrel import __version__
 from transformers import CONFIG_MAPPING, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 CONFIG_NAME = "config.json"
@@ -41,6 +42,17 @@ class AdapterConfig:
     alpha: int = 16
     dropout: float = 0.05
     target_modules: tuple[str, ...] = ("query", "key", "value", "dense")
+
+
+@dataclass(kw_only=True)
+class EncoderModelConfig:
+    """What every polyrel model directory records about its encoder, beside its task's fields."""
+
+    encoder_config: dict[str, Any] = field(default_factory=dict)  # rebuilds the encoder with no checkpoint
+    adapter: AdapterConfig | None = None  # set: a compact directory on top of `encoder`
+    base_fingerprint: str = ""
+    model_id: str = ""
+    polyrel_version: str = __version__
 
 
 def json_roundtrip(value: Any) -> Any:

@@ -12,16 +12,15 @@ sigmoid per label (multi-label, the CrossRE protocol).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from polyrel import __version__
-from polyrel.model.backbone import AdapterConfig, EncoderModel, ModelDirectoryError
+from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
 
@@ -30,7 +29,7 @@ TASKS: tuple[str, ...] = ("extract", "classify")
 
 
 @dataclass
-class RelationModelConfig:
+class RelationModelConfig(EncoderModelConfig):
     encoder: str
     labels: tuple[str, ...]
     entity_types: tuple[str, ...]
@@ -41,11 +40,6 @@ class RelationModelConfig:
     type_pairs: tuple[tuple[str, str], ...] = ()
     type_embedding_dim: int = 32
     dropout: float = 0.1
-    encoder_config: dict[str, Any] = field(default_factory=dict)
-    adapter: AdapterConfig | None = None
-    base_fingerprint: str = ""
-    model_id: str = ""
-    polyrel_version: str = __version__
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

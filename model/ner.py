@@ -11,7 +11,7 @@ CrossRE English (39 types), it applies zero-shot to any language the encoder cov
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +21,17 @@ from tokenizers import Regex, pre_tokenizers
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from polyrel import __version__
-from polyrel.model.backbone import AdapterConfig, EncoderModel, ModelDirectoryError
+from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
 
 OUTSIDE = "O"
 
 
 @dataclass
-class NerConfig:
+class NerConfig(EncoderModelConfig):
     encoder: str
     entity_types: tuple[str, ...]
     max_length: int = 256
     dropout: float = 0.1
-    encoder_config: dict[str, Any] = field(default_factory=dict)
-    adapter: AdapterConfig | None = None
-    base_fingerprint: str = ""
-    model_id: str = ""
-    polyrel_version: str = __version__
 
     def __post_init__(self) -> None:
         self.entity_types = tuple(self.entity_types)

@@ -86,7 +86,7 @@ def tables(grid: Grid) -> tuple[str, dict]:
         key = english_key(markers, pooling)
         row = [fmt(grid.scores(key, t)) for t in targets]
         lines.append(f"| {markers.upper()}-{pooling.upper()} zero-shot | " + " | ".join(row) + " | |")
-    row, sup_means = [], []
+    row = []
     for t in targets:
         row.append(fmt(grid.scores(source_key(t), t)))
     lines.append("| ETM-EMP supervised | " + " | ".join(row) + " | |")

@@ -3,7 +3,6 @@ import shutil
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 
 from polyrel.model.data import Entity
 from polyrel.model.backbone import ModelDirectoryError

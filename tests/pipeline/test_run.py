@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import dask.distributed
 import pyarrow.parquet as pq
@@ -47,8 +48,8 @@ def inputs(tmp_path_factory):
 def polyrel_run(inputs, model, out, *extra):
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        main(["run", *inputs, "--model", str(model), "--out", str(out), "--threshold", "0", "--max-doc-chars",
-              "2000", "--batch-size", "4", *extra])
+        main(["run", *inputs, "--model", str(model), "--out", str(out), "--ner", "given", "--threshold", "0",
+              "--max-doc-chars", "2000", "--batch-size", "4", *extra])
     return stdout.getvalue()
 
 
@@ -167,15 +168,16 @@ def test_dask_runner_gives_the_same_output(plain, inputs, tiny_relation_model_di
     assert_same_output(plain[0], tmp_path)
 
 
-def test_defaults_and_required_model(monkeypatch):
+def test_defaults_are_the_shipped_models_unless_the_environment_says_otherwise(monkeypatch):
     from polyrel.cli import build_parser
 
     monkeypatch.delenv(defaults.MODEL_ENV, raising=False)
-    with pytest.raises(SystemExit, match="--model is required"):
-        RunOptions.from_args(build_parser().parse_args(["run"]))
+    options = RunOptions.from_args(build_parser().parse_args(["run"]))
+    assert Path(options.model).name == "relation-e5-small" and options.ner == "polyrel" and options.ner_model is None
+    assert Path(defaults.default_ner_dir(), "config.json").is_file()
     monkeypatch.setenv(defaults.MODEL_ENV, "/models/re")
     options = RunOptions.from_args(build_parser().parse_args(["run"]))
-    assert options.inputs == defaults.default_inputs() and options.model == "/models/re" and options.ner == "given"
+    assert options.inputs == defaults.default_inputs() and options.model == "/models/re"
     assert options.pipeline_options().get_all_options()["runner"] == "DirectRunner"
     dask = RunOptions.from_args(build_parser().parse_args(["run", "--runner", "DaskRunner", "--beam-args", "--foo=1"]))
     assert dask.pipeline_options().get_all_options(retain_unknown_options=True)["runner"].endswith("dask_runner.DaskRunner")

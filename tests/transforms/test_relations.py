@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from polyrel.model.predictor import RelationPredictor
 from polyrel.schemas.records import DeadLetter, Document, EntityMention, PairCandidate, Triple
 from polyrel.transforms.relations import (
     RelationModelHandler, batch_by_length, decide, length_bucket, load_config, to_query, to_triples,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from polyrel import __version__
 
-# (module, description) of every subcommand group, in help order.
+# Every subcommand group, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "polyrel.model.cli",
     "polyrel.model.ner_cli",
@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"polyrel {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(name).add_parser(subparsers)
     return parser
 
 

@@ -11,6 +11,7 @@ CrossRE English (39 types), it applies zero-shot to any language the encoder cov
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ class NerModel(EncoderModel):
 
 
 SCRIPT_RUNS = Regex(r"\p{Han}+|\p{Hiragana}+|\p{Katakana}+")
+CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # Kana and Han: no spaces between words
 
 
 def split_scripts(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
@@ -165,12 +167,24 @@ def decode_tags(
     return [_strip(e, text) for e in entities]
 
 
+def _in_word(text: str, i: int) -> bool:
+    """A letter or digit of a script that spaces its words (CJK characters are words of their own)."""
+    return 0 <= i < len(text) and text[i].isalnum() and not CJK_CHAR.match(text[i])
+
+
 def _strip(entity: CharEntity, text: str) -> CharEntity:
+    """Trim spaces, and widen a span that starts or ends inside a word to the whole word:
+    a tagger that misses a word's first piece ("Ke|strel") must not cut the word."""
     start, end = entity.start, entity.end
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    if start < end:
+        while _in_word(text, start - 1) and _in_word(text, start):
+            start -= 1
+        while _in_word(text, end) and _in_word(text, end - 1):
+            end += 1
     return CharEntity(start, end, entity.type, entity.score)
 
 

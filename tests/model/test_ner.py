@@ -99,3 +99,16 @@ def test_ner_cli(tiny_bert_dir, tmp_path, capsys):
     assert main(["ner", "predict", "--model", str(tmp_path / "m"), "--input", str(texts), "--output", str(tmp_path / "o.jsonl")]) == 0
     (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert all(row["text"][e["start"]:e["end"]] == e["text"] for e in row["entities"])
+
+
+def test_decoded_span_inside_a_word_widens_to_the_word():
+    text = "Kestrel Observatory lies in Chile."
+    offsets = ((0, 2), (2, 7), (8, 19), (20, 24), (25, 27), (28, 33), (33, 34))  # Ke|strel Observatory ...
+    tagset = ("O", "B-organisation", "I-organisation")
+    tags = [0, 1, 2, 0, 0, 0, 0]  # the tagger missed "Ke"
+    probs = np.eye(3)[tags]
+    (entity,) = decode_tags(offsets, probs, tagset, text)
+    assert text[entity.start:entity.end] == "Kestrel Observatory"
+    han = "北京大学"
+    (inner,) = decode_tags(((0, 2), (2, 4)), np.eye(3)[[1, 0]], ("O", "B-location", "I-location"), han)
+    assert han[inner.start:inner.end] == "北京"  # no word boundaries to widen to in Han text

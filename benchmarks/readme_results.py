@@ -55,8 +55,9 @@ def section() -> str:
                   f" macro-F1 {pct(data['test']['macro_f1'])} — `{data['command']}`"]
     accuracy = RESULTS / "accuracy" / "RESULTS.md"
     if accuracy.is_file():
-        text = accuracy.read_text().split("\n", 2)[2]
-        lines += ["", "**The paper's experiments** (from `benchmarks/results/accuracy/RESULTS.md`):", "", text.strip()]
+        text = accuracy.read_text().split("\n", 2)[2].split("### Missing cells")[0]
+        lines += ["", "**The paper's experiments** (from `benchmarks/results/accuracy/RESULTS.md`, which also lists"
+                  " the missing cells):", "", text.strip()]
     fidelity = RESULTS / "encoder_fidelity.json"
     if fidelity.is_file():
         data = json.loads(fidelity.read_text())

@@ -83,7 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
         freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
-    task = RelationTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, args.neg_ratio)
+    task = RelationTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config)
     result = Trainer(model, tokenizer, config).fit(task, args.output)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s;"

@@ -61,7 +61,7 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
-    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None), args.output)
+    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config), args.output)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s")
     return 0

@@ -21,7 +21,7 @@ from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
 from polyrel.model.metrics import Report, score
 from polyrel.model.ner import CharEntity, EntityRecognizer, NerConfig, NerModel, TextEncoding, encode_text, tag_subtokens
-from polyrel.model.trainer import seed_everything
+from polyrel.model.trainer import TrainingConfig, seed_everything
 
 
 def text_and_entities(sentence: AnnotatedSentence) -> tuple[str, list[CharEntity]]:
@@ -79,7 +79,7 @@ class NerTask:
 
     def __init__(
         self, model: NerModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
-        dev: Sequence[AnnotatedSentence] | None, eval_batch_size: int = 64,
+        dev: Sequence[AnnotatedSentence] | None, training: TrainingConfig | None = None,
     ) -> None:
         self.config = model.config
         self.tokenizer = tokenizer
@@ -92,7 +92,7 @@ class NerTask:
                 self.items.append((window, [-100 if t is None else self.index.get(t, 0) for t in tags]))
         self.dev = list(dev or [])
         self.pad_id = tokenizer.pad_token_id or 0
-        self.eval_batch_size = eval_batch_size
+        self.eval_batch_size = (training or TrainingConfig()).eval_batch_size
         self._loss = nn.CrossEntropyLoss(ignore_index=-100)
 
     def epoch_items(self, rng: random.Random) -> list[tuple[TextEncoding, list[int]]]:

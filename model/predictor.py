@@ -60,10 +60,6 @@ class RelationPredictor:
     def encode(self, query: PairQuery) -> EncodedPair | Unfit:
         return self.encoder.encode(query.tokens, query.head, query.tail)
 
-    def sequence_length(self, query: PairQuery) -> int:
-        encoded = self.encode(query)
-        return 0 if isinstance(encoded, Unfit) else len(encoded.input_ids)
-
     def probabilities(self, pairs: Sequence[EncodedPair], batch_size: int = 32) -> np.ndarray:
         """[N, outputs]: softmax over "no relation" + labels (extract) or per-label sigmoid (classify)."""
         out = np.zeros((len(pairs), len(self.config.output_labels)), dtype=np.float32)

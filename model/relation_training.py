@@ -26,7 +26,7 @@ from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, len
 from polyrel.model.metrics import Report, score
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
 from polyrel.model.predictor import RelationPredictor
-from polyrel.model.trainer import seed_everything
+from polyrel.model.trainer import TrainingConfig, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,9 @@ class RelationTask:
 
     def __init__(
         self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
-        dev: Sequence[AnnotatedSentence] | None, neg_ratio: float | None = None, eval_batch_size: int = 64,
+        dev: Sequence[AnnotatedSentence] | None, training: TrainingConfig | None = None,
     ) -> None:
+        training = training or TrainingConfig()
         self.model = model
         self.config = model.config
         self.encoder = PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
@@ -160,9 +161,9 @@ class RelationTask:
             log.warning("skipping %d training pairs that do not fit: %s", sum(self.skipped.values()), self.skipped.most_common(3))
         self.instances = [i for i in instances if i.encoded is not None]
         self.dev = build_instances(dev, self.encoder, self.config.task) if dev else []
-        self.neg_ratio = neg_ratio if self.config.task == "extract" else None
+        self.neg_ratio = training.neg_ratio if self.config.task == "extract" else None
         self.pad_id = tokenizer.pad_token_id or 0
-        self.eval_batch_size = eval_batch_size
+        self.eval_batch_size = training.eval_batch_size
         self.selection_key = "dev_micro_f1" if self.config.task == "extract" else "dev_macro_f1"
         self._loss = nn.CrossEntropyLoss() if self.config.task == "extract" else nn.BCEWithLogitsLoss()
         adapter = self.config.adapter

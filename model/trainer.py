@@ -39,7 +39,7 @@ class TrainingConfig:
     max_grad_norm: float = 1.0
     patience: int = 3
     seed: int = 13
-    neg_ratio: float | None = None
+    neg_ratio: float | None = None  # relation extract mode: no-relation pairs kept per gold pair each epoch
     freeze_embeddings: bool = False
     progress: bool = True
 

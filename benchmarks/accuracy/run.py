@@ -97,9 +97,9 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str) -> s
     config = TrainingConfig(
         epochs=profile.epochs, learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
         batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,
-        freeze_embeddings=profile.freeze_embeddings, progress=False,
+        freeze_embeddings=profile.freeze_embeddings, eval_batch_size=128, progress=False,
     )
-    task = RelationTask(model, tokenizer, train, dev, profile.neg_ratio, eval_batch_size=128)
+    task = RelationTask(model, tokenizer, train, dev, config)
     result = Trainer(model, tokenizer, config).fit(task, model_dir)
     trained = time.perf_counter() - started
     record = {

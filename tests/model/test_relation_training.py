@@ -60,7 +60,7 @@ def test_neg_sampling_and_frozen_embeddings_train_and_keep_vocab_frozen(tiny_ber
     config = TrainingConfig(epochs=2, batch_size=8, freeze_embeddings=True, progress=False)
     trainer = Trainer(model, tokenizer, config, device="cpu")
     marker_before = trainer.frozen.rows.detach().clone()
-    trainer.fit(RelationTask(model, tokenizer, sentences, None, neg_ratio=1.0), tmp_path)
+    trainer.fit(RelationTask(model, tokenizer, sentences, None, TrainingConfig(neg_ratio=1.0)), tmp_path)
     reloaded = RelationPredictor.load(tmp_path, device="cpu").model
     weights = reloaded.encoder.get_input_embeddings().weight
     assert (weights[5] == frozen_row).all()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,5 +40,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
+def console() -> None:
+    """The `polyrel` executable: `main`, then an exit that skips interpreter teardown.
+
+    Once a command has finished and its files are written, tearing down the native threads
+    Beam's runners leave behind can abort the process ("terminate called without an active
+    exception", exit 134) and turn a finished run into a failed one for a scheduler; so the
+    process flushes its output and leaves directly.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

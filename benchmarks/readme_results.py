@@ -58,6 +58,8 @@ def section() -> str:
         text = accuracy.read_text().split("\n", 2)[2].split("### Missing cells")[0]
         lines += ["", "**The paper's experiments** (from `benchmarks/results/accuracy/RESULTS.md`, which also lists"
                   " the missing cells):", "", text.strip()]
+        if (RESULTS / "accuracy" / "transfer_heatmap.png").is_file():
+            lines += ["", "![ETM-EMP all-pair transfer heatmap](benchmarks/results/accuracy/transfer_heatmap.png)"]
     fidelity = RESULTS / "encoder_fidelity.json"
     if fidelity.is_file():
         data = json.loads(fidelity.read_text())

@@ -63,19 +63,19 @@ def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sent
     predictor = RelationPredictor.load(model_dir)
     for lang in todo:
         sentences = read_corpus(split_files(data, (lang,), cell.domain, "test")).sentences[:sentence_limit]
-        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, cell.task), 128)
+        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, cell.task), 256)
         record["evaluations"][lang] = report_summary(report)
     return True
 
 
-def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str) -> str:
+def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, threads: int = 1) -> str:
     import torch
 
     from polyrel.model.data import read_corpus, sample
     from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
     from polyrel.model.trainer import Trainer, TrainingConfig
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 4))
+    torch.set_num_threads(threads)
     path = out / "cells" / f"{cell.id}.json"
     model_dir = models / cell.id
     profile = PROFILES[cell.profile]
@@ -97,7 +97,7 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str) -> s
     config = TrainingConfig(
         epochs=profile.epochs, learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
         batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,
-        freeze_embeddings=profile.freeze_embeddings, eval_batch_size=128, progress=False,
+        freeze_embeddings=profile.freeze_embeddings, eval_batch_size=256, progress=False,
     )
     task = RelationTask(model, tokenizer, train, dev, config)
     result = Trainer(model, tokenizer, config).fit(task, model_dir)
@@ -121,12 +121,12 @@ def _write(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _worker(job: tuple[Cell, Path, Path, Path, str, float]) -> str:
-    cell, data, out, models, encoder, deadline = job
+def _worker(job: tuple[Cell, Path, Path, Path, str, float, int]) -> str:
+    cell, data, out, models, encoder, deadline, threads = job
     if time.time() > deadline:
         return f"deadline: not started {cell.id}"
     try:
-        return run_cell(cell, data, out, models, encoder)
+        return run_cell(cell, data, out, models, encoder, threads)
     except Exception as exc:  # one failing cell must not stop the grid; the message says which
         return f"FAILED {cell.id}: {type(exc).__name__}: {exc}"
 
@@ -145,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     deadline = time.time() + 60 * args.deadline_min if args.deadline_min else float("inf")
     grid = cells(args.experiments, args.seeds, args.profile)
-    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline) for c in grid]
-    print(f"{len(jobs)} cells; {args.workers} workers; profile {args.profile}", flush=True)
+    # A finished cell is only revisited when its kept model can be scored on a new test language.
+    todo = [c for c in grid if not (args.out / "cells" / f"{c.id}.json").is_file() or (args.models / c.id).is_dir()]
+    threads = max(1, (os.cpu_count() or 2) // args.workers)
+    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline, threads) for c in todo]
+    print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile}",
+          flush=True)
     if args.workers == 1:
         outcomes = map(_worker, jobs)
     else:

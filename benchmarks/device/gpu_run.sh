@@ -3,8 +3,8 @@
 #
 #   STAGE=english      train the shipped default models (compact LoRA) and their full fine-tuned
 #                      twins, score them, and fill English accuracy cells (variants, domains);
-#   STAGE=translated   fill the cells that need translated training data (supervised, joint) and
-#                      score kept models on translated test sets.
+#   STAGE=grid         fill the accuracy cells of EXPERIMENTS (default: supervised joint variants),
+#                      seeds 1-3, skipping the cells already in benchmarks/results/accuracy/cells.
 #
 # Runs from the repository root; reads the packed data and encoder from .gpu/carry (see
 # benchmarks/device/pack.py) and leaves everything it produced in $OUT as a few archives.
@@ -68,6 +68,7 @@ default_model() {  # name kind(relation|ner) extra-train-args...
 }
 
 run_grid() {  # experiments...
+  mkdir -p "$W/accuracy/cells" && cp "$ROOT"/benchmarks/results/accuracy/cells/*.json "$W/accuracy/cells/" 2>/dev/null
   py -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
       --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
       --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
@@ -81,7 +82,7 @@ if [ "$STAGE" = english ]; then
   default_model ner-full ner &
   run_grid variants domains &
 else
-  run_grid supervised joint &
+  run_grid ${EXPERIMENTS:-supervised joint variants} &
 fi
 # Stop whatever still runs a little before the budget, so the archives below get written.
 ( sleep $(( $(left) - 25 )); pkill -f "polyrel.cli|benchmarks.accuracy" ) &

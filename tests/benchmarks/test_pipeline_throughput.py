@@ -1,14 +1,10 @@
-import importlib.util
 import json
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "pipeline_throughput.py"
+from tests.benchmarks.helpers import load_script
 
 
 def test_benchmark_reports_both_runs(tiny_relation_model_dir, tmp_path):
-    spec = importlib.util.spec_from_file_location("pipeline_throughput", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("pipeline_throughput.py")
     results = tmp_path / "out.json"
     module.main(["--model", str(tiny_relation_model_dir), "--repeat", "2", "--batch-size", "16", "--results", str(results)])
     data = json.loads(results.read_text())

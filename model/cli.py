@@ -9,6 +9,8 @@ import sys
 from polyrel.model.markers import MARKER_SCHEMES
 from polyrel.model.pooling import POOLINGS
 
+RESUME_HELP = "continue an interrupted run from the checkpoint it left in --output (same data and settings)"
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a relation model (several --train files: one joint model)")
@@ -32,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
     train.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--resume", action="store_true", help=RESUME_HELP)
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="score a model on annotated data")
@@ -84,9 +87,10 @@ def run_train(args: argparse.Namespace) -> int:
         freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
     task = RelationTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config)
-    result = Trainer(model, tokenizer, config).fit(task, args.output)
+    result = Trainer(model, tokenizer, config).fit(task, args.output, resume=args.resume)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
-    print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s;"
+    resumed = f" (resumed after epoch {result.resumed_after_epoch})" if result.resumed_after_epoch else ""
+    print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s{resumed};"
           f" skipped pairs: {sum(task.skipped.values())}")
     return 0
 

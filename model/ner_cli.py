@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from polyrel.model.cli import RESUME_HELP
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ner = subparsers.add_parser("ner", help="train, evaluate and run polyrel's NER model")
@@ -28,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--freeze-embeddings", action="store_true")
     train.add_argument("--skip-invalid", action="store_true")
     train.add_argument("--quiet", action="store_true")
+    train.add_argument("--resume", action="store_true", help=RESUME_HELP)
     train.set_defaults(func=run_train)
 
     evaluate = commands.add_parser("evaluate", help="entity-level micro P/R/F1 and per type")
@@ -61,7 +64,7 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
     )
-    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config), args.output)
+    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config), args.output, resume=args.resume)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s")
     return 0

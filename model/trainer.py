@@ -1,5 +1,6 @@
 """The training loop both polyrel models share: AdamW, linear warm-up/decay, clipping,
-length-bucketed batches, early stopping on dev F1, best-epoch checkpoint, progress bar.
+length-bucketed batches, early stopping on dev F1, best-epoch checkpoint, progress bar, and
+resuming after an interruption from the last finished epoch.
 
 What differs between tasks (which items, how a batch becomes tensors, the loss, how dev is
 scored) comes from a `TrainingTask`; the loop itself is written once.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -26,6 +28,8 @@ from polyrel.model.backbone import EncoderModel
 from polyrel.model.encoding import length_batches
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"  # in the output directory while training runs
 
 
 @dataclass
@@ -53,6 +57,18 @@ class TrainingResult:
     best_dev_f1: float | None
     history: list[dict[str, float]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # summed over every run that contributed epochs
+    resumed_after_epoch: int = 0  # 0: trained in one go
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands after an epoch: what a resumed run starts from."""
+
+    result: TrainingResult
+    epoch: int = 0
+    best: float = -1.0
+    bad_epochs: int = 0
     seconds: float = 0.0
 
 
@@ -136,7 +152,11 @@ class Trainer:
             {"params": head, "weight_decay": 0.0, "lr": c.head_learning_rate},
         ], lr=c.learning_rate)
 
-    def fit(self, task: TrainingTask, output_dir: str | Path) -> TrainingResult:
+    def fit(self, task: TrainingTask, output_dir: str | Path, resume: bool = False) -> TrainingResult:
+        """Train, keeping the best epoch in `output_dir`. After every epoch the full training
+        state is written to `output_dir/checkpoint.pt`; with `resume` a run continues from it and
+        ends with the same weights and history as an uninterrupted one (the checkpoint is
+        removed once training ends)."""
         started = time.perf_counter()
         c = self.config
         seed_everything(c.seed)
@@ -147,9 +167,14 @@ class Trainer:
         scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
         params = [p for g in optimizer.param_groups for p in g["params"]]
-        result = TrainingResult(best_epoch=0, best_dev_f1=None)
-        best, bad_epochs = -1.0, 0
-        for epoch in range(1, c.epochs + 1):
+        state = TrainingState(result=TrainingResult(best_epoch=0, best_dev_f1=None))
+        checkpoint = Path(output_dir, CHECKPOINT)
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        if resume and checkpoint.is_file():
+            state = self._restore(checkpoint, optimizer, scheduler, rng)
+            log.info("%s resumed after epoch %d", self.model.config.model_id, state.epoch)
+        result, prior = state.result, state.seconds
+        for epoch in range(state.epoch + 1, c.epochs + 1):
             self.model.train()
             items = task.epoch_items(rng)
             batches = length_batches([task.length(i) for i in items], c.batch_size)
@@ -172,24 +197,78 @@ class Trainer:
             record: dict[str, float] = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0}
             record.update(task.evaluate(self.model, self.device))
             result.history.append(record)
+            elapsed = prior + time.perf_counter() - started
             summary = f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
             if c.progress:
                 tqdm.write(summary)
-            log.info("%s %s (%.0f s)", self.model.config.model_id, summary, time.perf_counter() - started)
+            log.info("%s %s (%.0f s)", self.model.config.model_id, summary, elapsed)
             score = record.get(task.selection_key)
-            if score is None or score > best:  # without dev, the last epoch is kept
-                best, bad_epochs = (score if score is not None else best), 0
+            if score is None or score > state.best:  # without dev, the last epoch is kept
+                state.best, state.bad_epochs = (score if score is not None else state.best), 0
                 result.best_epoch, result.best_dev_f1 = epoch, score
                 self.save(output_dir)
-            elif best > 0:  # patience starts once the model predicts something: small data leaves "no relation" late
-                bad_epochs += 1
-                if bad_epochs >= c.patience:
+            elif state.best > 0:  # patience starts once the model predicts something: small data leaves "no relation" late
+                state.bad_epochs += 1
+                if state.bad_epochs >= c.patience:
                     break
-        result.seconds = time.perf_counter() - started
+            state.epoch, state.seconds = epoch, elapsed
+            self._checkpoint(checkpoint, state, optimizer, scheduler, rng)
+        result.seconds = prior + time.perf_counter() - started
         Path(output_dir, "training.json").write_text(
             json.dumps({"training_config": asdict(c), "result": asdict(result)}, indent=2) + "\n", encoding="utf-8"
         )
+        checkpoint.unlink(missing_ok=True)
         return result
+
+    def _trainable(self) -> dict[str, nn.Parameter]:
+        named = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
+        if self.frozen is not None:
+            named["trainable_embedding_rows"] = self.frozen.rows
+        return named
+
+    def _checkpoint(self, path: Path, state: TrainingState, optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> None:
+        """Everything the next epoch depends on, renamed into place so that an interruption
+        while writing leaves the previous checkpoint."""
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save({
+            "config": asdict(self.config), "epoch": state.epoch, "best": state.best, "bad_epochs": state.bad_epochs,
+            "seconds": state.seconds, "result": asdict(state.result),
+            "parameters": {n: p.detach().cpu() for n, p in self._trainable().items()},
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "rng": {"loop": rng.getstate(), "python": random.getstate(), "numpy": np.random.get_state(),
+                    "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+        }, tmp)
+        os.replace(tmp, path)
+
+    def _restore(self, path: Path, optimizer: torch.optim.Optimizer,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> TrainingState:
+        saved = torch.load(path, map_location="cpu", weights_only=False)  # our own file: it holds RNG states
+        ours = {k: v for k, v in asdict(self.config).items() if k != "progress"}
+        changed = sorted(k for k, v in ours.items() if saved["config"].get(k) != v)
+        if changed:
+            raise ValueError(f"{path} was written with other training settings ({', '.join(changed)} differ); "
+                             "resume with the same settings or delete it to start over")
+        params = self._trainable()
+        shapes = {n: tuple(p.shape) for n, p in params.items()}
+        if shapes != {n: tuple(t.shape) for n, t in saved["parameters"].items()}:
+            raise ValueError(f"{path} was written for another model (its trainable parameters differ from this one's)")
+        with torch.no_grad():
+            for name, param in params.items():
+                param.copy_(saved["parameters"][name])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        states = saved["rng"]
+        rng.setstate(states["loop"])
+        random.setstate(states["python"])
+        np.random.set_state(states["numpy"])
+        torch.set_rng_state(states["torch"])
+        if states["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(states["cuda"])
+        result = TrainingResult(**saved["result"])
+        result.resumed_after_epoch = saved["epoch"]
+        return TrainingState(result, saved["epoch"], saved["best"], saved["bad_epochs"], saved["seconds"])
 
     def save(self, output_dir: str | Path) -> None:
         if self.frozen is not None:

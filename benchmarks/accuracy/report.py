@@ -227,8 +227,15 @@ def heatmap(summary: dict, path: Path) -> bool:
 
 
 def missing(records: list[dict], seeds: list[int], profile: str) -> list[str]:
-    have = {r["cell"]["id"] for r in records}
-    return [c.id for c in cells(["variants", "supervised", "joint", "domains"], seeds, profile) if c.id not in have]
+    """Cells not run, and cells trained but not yet scored on every test language they name."""
+    have = {r["cell"]["id"]: r for r in records}
+    out = []
+    for cell in cells(["variants", "supervised", "joint", "domains"], seeds, profile):
+        if cell.id not in have:
+            out.append(cell.id)
+        elif unscored := [lang for lang in cell.evaluate_on if lang not in have[cell.id]["evaluations"]]:
+            out.append(f"{cell.id} (not yet scored on {', '.join(unscored)})")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,25 +51,28 @@ def report_summary(report) -> dict[str, object]:
     }
 
 
-def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sentence_limit: int | None) -> bool:
-    """Score the kept model on test languages not yet in the record; True if any was added."""
+def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sentence_limit: int | None, path: Path) -> list[str]:
+    """Score the kept model on test languages not yet in the record, saving the record after
+    each (on a CPU one language is half an hour); the languages added."""
     from polyrel.model.data import read_corpus
     from polyrel.model.predictor import RelationPredictor
     from polyrel.model.relation_training import build_instances, evaluate_instances
 
     todo = [lang for lang in cell.evaluate_on
             if lang not in record["evaluations"] and split_files(data, (lang,), cell.domain, "test")]
-    if not todo:
-        return False
-    predictor = RelationPredictor.load(model_dir)
+    predictor = RelationPredictor.load(model_dir) if todo else None
     for lang in todo:
+        started = time.perf_counter()
         sentences = read_corpus(split_files(data, (lang,), cell.domain, "test")).sentences[:sentence_limit]
         report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, cell.task), 256)
-        record["evaluations"][lang] = report_summary(report)
-    return True
+        record["evaluations"][lang] = {**report_summary(report), "seconds": time.perf_counter() - started}
+        _write(path, record)
+    return todo
 
 
 def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, threads: int = 1) -> str:
+    """Train (resuming from the model directory's checkpoint if a run was cut off) and score
+    a cell; a cell recorded earlier is only scored on the test languages it lacks."""
     import torch
 
     from polyrel.model.data import read_corpus, sample
@@ -82,10 +85,9 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, thre
     profile = PROFILES[cell.profile]
     if path.is_file():
         record = json.loads(path.read_text())
-        if not (model_dir / "config.json").is_file() or not evaluate_missing(cell, record, model_dir, data, profile.sentence_limit):
-            return f"skip {cell.id}"
-        _write(path, record)
-        return f"scored {cell.id} on {sorted(record['evaluations'])}"
+        added = evaluate_missing(cell, record, model_dir, data, profile.sentence_limit, path) \
+            if (model_dir / "config.json").is_file() else []
+        return f"scored {cell.id} on {added}" if added else f"skip {cell.id}"
     started = time.perf_counter()
     train = read_corpus(split_files(data, cell.train, cell.domain, "train")).sentences[: profile.sentence_limit]
     dev = sample(read_corpus(split_files(data, cell.train, cell.domain, "dev")).sentences[: profile.sentence_limit],
@@ -101,18 +103,16 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, thre
         freeze_embeddings=profile.freeze_embeddings, eval_batch_size=256, progress=False,
     )
     task = RelationTask(model, tokenizer, train, dev, config)
-    result = Trainer(model, tokenizer, config).fit(task, model_dir)
-    trained = time.perf_counter() - started
+    result = Trainer(model, tokenizer, config).fit(task, model_dir, resume=True)
     record = {
         "cell": cell.to_json(), "profile": asdict(profile), "encoder": encoder, "machine": machine(),
         "train_sentences": len(train), "train_pairs": len(task.instances), "skipped_train_pairs": dict(task.skipped),
         "best_epoch": result.best_epoch, "best_dev_f1": result.best_dev_f1, "history": result.history,
-        "train_seconds": trained, "evaluations": {},
+        "train_seconds": result.seconds, "resumed_after_epoch": result.resumed_after_epoch, "evaluations": {},
     }
-    evaluate_missing(cell, record, model_dir, data, profile.sentence_limit)
-    record["total_seconds"] = time.perf_counter() - started
-    _write(path, record)
-    return f"done {cell.id} in {record['total_seconds']:.0f}s"
+    _write(path, record)  # trained: from here on an interruption costs at most one test language
+    evaluate_missing(cell, record, model_dir, data, profile.sentence_limit, path)
+    return f"done {cell.id} in {time.perf_counter() - started:.0f}s"
 
 
 def _write(path: Path, record: dict) -> None:

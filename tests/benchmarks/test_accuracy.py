@@ -64,6 +64,36 @@ def test_grid_caches_cells_and_scores_late_test_languages(tiny_xlmr_dir: Path, t
     assert summary
 
 
+def test_a_cell_cut_off_while_scoring_keeps_its_training_and_finished_languages(
+        tiny_xlmr_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    link(data, "german", ("test",))
+    summarise, scored = run.report_summary, []
+
+    def killed_on_second_language(report):
+        if scored:
+            raise RuntimeError("killed")
+        scored.append(1)
+        return summarise(report)
+
+    monkeypatch.setattr(run, "report_summary", killed_on_second_language)
+    cell = tmp_path / "results" / "cells" / "variants__etm-emp__extract__en__all__smoke__s1.json"
+    target = next(c for c in cells(["variants"], [1], "smoke") if c.id == cell.stem)  # run here, so the patch applies
+    with pytest.raises(RuntimeError, match="killed"):
+        run.run_cell(target, data, tmp_path / "results", tmp_path / "models", str(tiny_xlmr_dir))
+    first = json.loads(cell.read_text())
+    assert sorted(first["evaluations"]) == ["en"] and first["history"]
+    assert any("not yet scored on german" in m for m in report.missing([first], [1], "smoke"))
+
+    monkeypatch.undo()
+    assert run.run_cell(target, data, tmp_path / "results", tmp_path / "models", str(tiny_xlmr_dir)) == \
+        f"scored {target.id} on ['german']"
+    second = json.loads(cell.read_text())
+    assert sorted(second["evaluations"]) == ["en", "german"] and second["history"] == first["history"]
+    assert second["train_seconds"] == first["train_seconds"] and second["evaluations"]["german"]["seconds"] > 0
+
+
 def test_cells_run_longest_first_within_a_seed() -> None:
     grid_cells = cells(["variants", "supervised", "joint", "domains"], [1, 2], "reduced")
     assert len(grid_cells) == 2 * (7 + 4 + 1 + 12)

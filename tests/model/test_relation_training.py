@@ -87,6 +87,30 @@ def test_cli_train_evaluate_predict(tiny_bert_dir, tmp_path, capsys):
         assert all(set(r) == {"head", "tail", "label", "score"} and r["head"] != r["tail"] for r in row["relations"])
 
 
+def test_cli_train_resumes_an_interrupted_run(tiny_bert_dir, tmp_path, monkeypatch, capsys):
+    data = tmp_path / "train.jsonl"
+    write_jsonl(toy_sentences(), str(data))
+    args = ["train", "--train", str(data), "--dev", str(data), "--output", str(tmp_path / "model"), "--encoder",
+            str(tiny_bert_dir), "--epochs", "2", "--max-length", "32", "--quiet"]
+    evaluate = RelationTask.evaluate
+
+    def killed_in_epoch_two(task, *rest):
+        if task.evaluated:
+            raise KeyboardInterrupt
+        task.evaluated = True
+        return evaluate(task, *rest)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RelationTask, "evaluated", False, raising=False)
+        patch.setattr(RelationTask, "evaluate", killed_in_epoch_two)
+        with pytest.raises(KeyboardInterrupt):
+            main(args)
+    assert main([*args, "--resume"]) == 0
+    assert "(resumed after epoch 1)" in capsys.readouterr().out
+    history = json.loads((tmp_path / "model" / "training.json").read_text())["result"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
 def test_frozen_encoder_trains_heads_on_cached_summaries(tiny_bert_dir, tmp_path):
     from polyrel.model.backbone import AdapterConfig
 

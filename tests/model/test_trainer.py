@@ -1,0 +1,75 @@
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
+from polyrel.model.trainer import CHECKPOINT, Trainer, TrainingConfig
+from tests.model.test_relation_training import toy_sentences
+
+CONFIG = TrainingConfig(epochs=3, batch_size=8, learning_rate=1e-3, neg_ratio=1.0, freeze_embeddings=True, patience=3,
+                        seed=5, progress=False)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def fresh(tiny_bert_dir, config=CONFIG):
+    sentences = toy_sentences()
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "emp", "extract", 32, pairs, seed=3)
+    return Trainer(model, tokenizer, config, device="cpu"), RelationTask(model, tokenizer, sentences, sentences, config)
+
+
+def interrupt_at_epoch(task, epoch, monkeypatch):
+    """The run dies while scoring dev after `epoch`, as a killed process would."""
+    evaluate, calls = task.evaluate, []
+
+    def evaluate_or_die(*args):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise Interrupted
+        return evaluate(*args)
+
+    monkeypatch.setattr(task, "evaluate", evaluate_or_die)
+
+
+def test_resumed_training_ends_like_an_uninterrupted_run(tiny_bert_dir, tmp_path, monkeypatch):
+    trainer, task = fresh(tiny_bert_dir)
+    straight = trainer.fit(task, tmp_path / "straight")
+
+    trainer, task = fresh(tiny_bert_dir)
+    interrupt_at_epoch(task, 3, monkeypatch)
+    with pytest.raises(Interrupted):
+        trainer.fit(task, tmp_path / "resumed", resume=True)
+    assert (tmp_path / "resumed" / CHECKPOINT).is_file()
+
+    trainer, task = fresh(tiny_bert_dir)  # a new process: nothing carried over but the directory
+    resumed = trainer.fit(task, tmp_path / "resumed", resume=True)
+    assert resumed.resumed_after_epoch == 2 and straight.resumed_after_epoch == 0
+    assert resumed.history == straight.history and len(straight.history) == 3
+    assert (resumed.best_epoch, resumed.best_dev_f1) == (straight.best_epoch, straight.best_dev_f1)
+    a, b = (load_file(tmp_path / run / "model.safetensors") for run in ("straight", "resumed"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not (tmp_path / "resumed" / CHECKPOINT).exists()
+
+
+def test_without_resume_an_old_checkpoint_is_ignored(tiny_bert_dir, tmp_path, monkeypatch):
+    trainer, task = fresh(tiny_bert_dir)
+    interrupt_at_epoch(task, 2, monkeypatch)
+    with pytest.raises(Interrupted):
+        trainer.fit(task, tmp_path)
+    trainer, task = fresh(tiny_bert_dir)
+    result = trainer.fit(task, tmp_path)
+    assert result.resumed_after_epoch == 0 and len(result.history) == 3
+
+
+def test_resuming_with_other_settings_is_refused(tiny_bert_dir, tmp_path, monkeypatch):
+    trainer, task = fresh(tiny_bert_dir)
+    interrupt_at_epoch(task, 2, monkeypatch)
+    with pytest.raises(Interrupted):
+        trainer.fit(task, tmp_path)
+    other = TrainingConfig(**{**CONFIG.__dict__, "learning_rate": 5e-4})
+    trainer, task = fresh(tiny_bert_dir, other)
+    with pytest.raises(ValueError, match="learning_rate"):
+        trainer.fit(task, tmp_path, resume=True)

@@ -9,7 +9,8 @@
 # Runs from the repository root; reads the packed data and encoder from .gpu/carry (see
 # benchmarks/device/pack.py) and leaves everything it produced in $OUT as a few archives.
 # BUDGET (seconds) bounds the whole script; jobs are started only while time is left, and
-# whatever finished is packed at the end. ENCODER/PROFILE/EPOCHS let the same script run on a
+# whatever finished is packed at the end. A grid cell cut off by the budget keeps its epoch
+# checkpoint in .gpu/work, so the next call on the still-warm machine resumes it. ENCODER/PROFILE/EPOCHS let the same script run on a
 # tiny encoder on a CPU before it is spent on a GPU.
 set -u
 T0=$(date +%s)

@@ -204,7 +204,10 @@ class EncoderModel(nn.Module):
     @classmethod
     def _load_full(cls: type[ModelT], config: Any, directory: Path) -> tuple[ModelT, PreTrainedTokenizerBase]:
         try:
-            tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+            # polyrel's config.json is not a transformers config, which transformers 5 takes for an
+            # old Mistral checkpoint and warns of "incorrect tokenization"; saying no fix is wanted
+            # keeps the tokenizer as saved (same ids) and the logs free of a false alarm
+            tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True, fix_mistral_regex=False)
         except (OSError, ValueError) as exc:
             raise ModelDirectoryError(f"{directory}: tokenizer files missing or unreadable ({exc})") from exc
         return cls(config, None), cls.prepare_tokenizer(tokenizer)

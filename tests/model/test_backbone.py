@@ -1,6 +1,7 @@
 """Compact (adapter) model directories: what the repository ships on top of a base encoder."""
 
 import json
+import logging
 import shutil
 
 import pytest
@@ -12,7 +13,7 @@ from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.model.relation_training import initialise_model
 
-from ..conftest import tiny_bert
+from ..conftest import WORDS, tiny_bert, tiny_xlmr
 
 QUERY = PairQuery(tuple("anna works at siemens in berlin".split()), Entity(0, 1, "person"), Entity(3, 4, "organisation"))
 
@@ -63,3 +64,17 @@ def test_mismatched_base_encoder_refused(compact, tmp_path):
     (directory / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelDirectoryError, match="fingerprint"):
         RelationModel.from_pretrained(directory)
+
+
+def test_loading_a_model_directory_raises_no_false_tokenizer_alarm(tmp_path, caplog):
+    # transformers 5 inspects fast tokenizers of over 100k pieces beside a config.json that is not its
+    # own (polyrel's) and warns of "incorrect tokenization"; real XLM-R vocabularies are 250k
+    encoder = tiny_xlmr(tmp_path / "encoder", (*WORDS, *(f"filler{i}" for i in range(100_001))))
+    model, tokenizer = initialise_model(str(encoder), ("role",), ("person", "organisation"), "etm", "emp",
+                                        "extract", 32, (("person", "organisation"),), seed=0)
+    model.save_pretrained(tmp_path / "model", tokenizer)
+    with caplog.at_level(logging.WARNING):
+        loaded = RelationPredictor.load(tmp_path / "model", device="cpu")
+    assert not [r for r in caplog.records if "incorrect tokenization" in r.getMessage()]
+    text = "anna works at siemens filler7"
+    assert loaded.encoder.tokenizer(text)["input_ids"] == tokenizer(text)["input_ids"]

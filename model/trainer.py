@@ -61,17 +61,6 @@ class TrainingResult:
     resumed_after_epoch: int = 0  # 0: trained in one go
 
 
-@dataclass
-class TrainingState:
-    """Where a run stands after an epoch: what a resumed run starts from."""
-
-    result: TrainingResult
-    epoch: int = 0
-    best: float = -1.0
-    bad_epochs: int = 0
-    seconds: float = 0.0
-
-
 class TrainingTask(Protocol):
     selection_key: str  # the dev score that picks the best epoch
 
@@ -167,14 +156,14 @@ class Trainer:
         scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
         params = [p for g in optimizer.param_groups for p in g["params"]]
-        state = TrainingState(result=TrainingResult(best_epoch=0, best_dev_f1=None))
+        result, bad_epochs = TrainingResult(best_epoch=0, best_dev_f1=None), 0
         checkpoint = Path(output_dir, CHECKPOINT)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         if resume and checkpoint.is_file():
-            state = self._restore(checkpoint, optimizer, scheduler, rng)
-            log.info("%s resumed after epoch %d", self.model.config.model_id, state.epoch)
-        result, prior = state.result, state.seconds
-        for epoch in range(state.epoch + 1, c.epochs + 1):
+            result, bad_epochs = self._restore(checkpoint, optimizer, scheduler, rng)
+            log.info("%s resumed after epoch %d", self.model.config.model_id, result.resumed_after_epoch)
+        prior = result.seconds
+        for epoch in range(len(result.history) + 1, c.epochs + 1):
             self.model.train()
             items = task.epoch_items(rng)
             batches = length_batches([task.length(i) for i in items], c.batch_size)
@@ -197,22 +186,22 @@ class Trainer:
             record: dict[str, float] = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0}
             record.update(task.evaluate(self.model, self.device))
             result.history.append(record)
-            elapsed = prior + time.perf_counter() - started
+            result.seconds = prior + time.perf_counter() - started
             summary = f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
             if c.progress:
                 tqdm.write(summary)
-            log.info("%s %s (%.0f s)", self.model.config.model_id, summary, elapsed)
+            log.info("%s %s (%.0f s)", self.model.config.model_id, summary, result.seconds)
             score = record.get(task.selection_key)
-            if score is None or score > state.best:  # without dev, the last epoch is kept
-                state.best, state.bad_epochs = (score if score is not None else state.best), 0
+            best = result.best_dev_f1 if result.best_dev_f1 is not None else -1.0
+            if score is None or score > best:  # without dev, the last epoch is kept
+                bad_epochs = 0
                 result.best_epoch, result.best_dev_f1 = epoch, score
                 self.save(output_dir)
-            elif state.best > 0:  # patience starts once the model predicts something: small data leaves "no relation" late
-                state.bad_epochs += 1
-                if state.bad_epochs >= c.patience:
+            elif best > 0:  # patience starts once the model predicts something: small data leaves "no relation" late
+                bad_epochs += 1
+                if bad_epochs >= c.patience:
                     break
-            state.epoch, state.seconds = epoch, elapsed
-            self._checkpoint(checkpoint, state, optimizer, scheduler, rng)
+            self._checkpoint(checkpoint, result, bad_epochs, optimizer, scheduler, rng)
         result.seconds = prior + time.perf_counter() - started
         Path(output_dir, "training.json").write_text(
             json.dumps({"training_config": asdict(c), "result": asdict(result)}, indent=2) + "\n", encoding="utf-8"
@@ -226,14 +215,13 @@ class Trainer:
             named["trainable_embedding_rows"] = self.frozen.rows
         return named
 
-    def _checkpoint(self, path: Path, state: TrainingState, optimizer: torch.optim.Optimizer,
+    def _checkpoint(self, path: Path, result: TrainingResult, bad_epochs: int, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> None:
         """Everything the next epoch depends on, renamed into place so that an interruption
         while writing leaves the previous checkpoint."""
         tmp = path.with_name(path.name + ".tmp")
         torch.save({
-            "config": asdict(self.config), "epoch": state.epoch, "best": state.best, "bad_epochs": state.bad_epochs,
-            "seconds": state.seconds, "result": asdict(state.result),
+            "config": asdict(self.config), "result": asdict(result), "bad_epochs": bad_epochs,
             "parameters": {n: p.detach().cpu() for n, p in self._trainable().items()},
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": {"loop": rng.getstate(), "python": random.getstate(), "numpy": np.random.get_state(),
@@ -243,7 +231,9 @@ class Trainer:
         os.replace(tmp, path)
 
     def _restore(self, path: Path, optimizer: torch.optim.Optimizer,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> TrainingState:
+                 scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> tuple[TrainingResult, int]:
+        """The result so far and the epochs without improvement; weights, optimizer, schedule
+        and random generators are restored in place."""
         saved = torch.load(path, map_location="cpu", weights_only=False)  # our own file: it holds RNG states
         ours = {k: v for k, v in asdict(self.config).items() if k != "progress"}
         changed = sorted(k for k, v in ours.items() if saved["config"].get(k) != v)
@@ -267,8 +257,8 @@ class Trainer:
         if states["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(states["cuda"])
         result = TrainingResult(**saved["result"])
-        result.resumed_after_epoch = saved["epoch"]
-        return TrainingState(result, saved["epoch"], saved["best"], saved["bad_epochs"], saved["seconds"])
+        result.resumed_after_epoch = len(result.history)
+        return result, saved["bad_epochs"]
 
     def save(self, output_dir: str | Path) -> None:
         if self.frozen is not None:

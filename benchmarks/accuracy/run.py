@@ -18,6 +18,7 @@ import logging
 import multiprocessing as mp
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import asdict
@@ -70,7 +71,7 @@ def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sent
     return todo
 
 
-def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, threads: int = 1) -> str:
+def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, threads: int = 1, command: str = "") -> str:
     """Train (resuming from the model directory's checkpoint if a run was cut off) and score
     a cell; a cell recorded earlier is only scored on the test languages it lacks."""
     import torch
@@ -105,7 +106,7 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, thre
     task = RelationTask(model, tokenizer, train, dev, config)
     result = Trainer(model, tokenizer, config).fit(task, model_dir, resume=True)
     record = {
-        "cell": cell.to_json(), "profile": asdict(profile), "encoder": encoder, "machine": machine(),
+        "cell": cell.to_json(), "command": command, "profile": asdict(profile), "encoder": encoder, "machine": machine(),
         "train_sentences": len(train), "train_pairs": len(task.instances), "skipped_train_pairs": dict(task.skipped),
         "best_epoch": result.best_epoch, "best_dev_f1": result.best_dev_f1, "history": result.history,
         "train_seconds": result.seconds, "resumed_after_epoch": result.resumed_after_epoch, "evaluations": {},
@@ -122,15 +123,15 @@ def _write(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _worker(job: tuple[Cell, Path, Path, Path, str, float, int]) -> str:
-    cell, data, out, models, encoder, deadline, threads = job
+def _worker(job: tuple[Cell, Path, Path, Path, str, float, int, str]) -> str:
+    cell, data, out, models, encoder, deadline, threads, command = job
     # per-epoch lines in the grid log: a cell cut off by the deadline still shows how far it got
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("polyrel.model.trainer").setLevel(logging.INFO)
     if time.time() > deadline:
         return f"deadline: not started {cell.id}"
     try:
-        return run_cell(cell, data, out, models, encoder, threads)
+        return run_cell(cell, data, out, models, encoder, threads, command)
     except Exception as exc:  # one failing cell must not stop the grid; the message says which
         return f"FAILED {cell.id}: {type(exc).__name__}: {exc}"
 
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     # A finished cell is only revisited when its kept model can be scored on a new test language.
     todo = [c for c in grid if not (args.out / "cells" / f"{c.id}.json").is_file() or (args.models / c.id).is_dir()]
     threads = max(1, (os.cpu_count() or 2) // args.workers)
-    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline, threads) for c in todo]
+    command = "python -m benchmarks.accuracy.run " + shlex.join(sys.argv[1:] if argv is None else argv)
+    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline, threads, command) for c in todo]
     print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile}",
           flush=True)
     if args.workers == 1:

@@ -39,7 +39,7 @@ from polyrel.model.metrics import score
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.pipeline import defaults
 from polyrel.schemas.records import Token
-from polyrel.transforms.segment import CJK, tokenize
+from polyrel.transforms.segment import CJK, token_span, tokenize
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cjk_words.json"
 Reader = Callable[[AnnotatedSentence, Entity, Entity], PairQuery]
@@ -64,9 +64,11 @@ def model_words(tokens: tuple[Token, ...], spans: list[tuple[int, int]]) -> tupl
 
 
 def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
-    """The token span `[start, end)` covering the entity's characters."""
-    covered = [i for i, t in enumerate(tokens) if t.start < entity.char_end and t.end > entity.char_start]  # type: ignore[operator]
-    return covered[0], covered[-1] + 1
+    """The token span covering the entity's characters (gold entities always cover one)."""
+    span = token_span(tokens, entity.char_start, entity.char_end)  # type: ignore[arg-type]
+    if span is None:
+        raise ValueError(f"entity {entity} covers no token of its sentence")
+    return span
 
 
 def dataset_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:

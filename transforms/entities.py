@@ -31,6 +31,7 @@ from polyrel.schemas.records import (
 )
 from polyrel.transforms import stanza_models
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+from polyrel.transforms.segment import token_span
 
 STAGE = "entities"
 
@@ -143,10 +144,10 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, source: str) -> EntityMention | str:
     """The mention on token boundaries, or why it cannot be placed."""
-    covered = [i for i, t in enumerate(sentence.tokens) if t.start < end and t.end > start]
-    if not covered:
+    span = token_span(sentence.tokens, start, end)
+    if span is None:
         return "entity span covers no token"
-    return EntityMention(start, end, etype, text[start:end], covered[0], covered[-1] + 1, source)
+    return EntityMention(start, end, etype, text[start:end], *span, source)
 
 
 def align(

@@ -134,3 +134,10 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> tuple[Token, 
     """Tokens of `text[start:end]` with offsets into `text`."""
     end = len(text) if end is None else end
     return tuple(Token(m.group(), m.start(), m.end()) for m in TOKEN.finditer(text, start, end))
+
+
+def token_span(tokens: tuple[Token, ...], start: int, end: int) -> tuple[int, int] | None:
+    """The tokens `[i, j)` that characters `[start, end)` touch, or None when they touch none:
+    entity offsets from any source land on whole tokens, so spans and markers always align."""
+    covered = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+    return (covered[0], covered[-1] + 1) if covered else None

@@ -1,6 +1,6 @@
 import pytest
 
-from polyrel.transforms.segment import guess_language, split_sentences, tokenize, unsupported_reason
+from polyrel.transforms.segment import guess_language, split_sentences, token_span, tokenize, unsupported_reason
 
 
 def sentences(text, lang="und"):
@@ -31,6 +31,15 @@ def test_tokens_keep_document_offsets():
                                         ",", "(", "Tokyo", ")", "."]
     inner = tokenize(text, 2, 10)
     assert [t.text for t in inner] == ["Jean-Luc"] and inner[0].start == 2
+
+
+def test_token_span_covers_every_touched_token():
+    text = "Anna Weber lives in 東京都."
+    tokens = tokenize(text)
+    assert token_span(tokens, 0, 10) == (0, 2)  # exact
+    assert token_span(tokens, 2, 7) == (0, 2)  # inside words: widened to whole tokens
+    assert token_span(tokens, 20, 22) == (4, 6)  # two Han characters
+    assert token_span(tokens, 10, 11) is None  # only the space
 
 
 def test_kana_and_hangul():

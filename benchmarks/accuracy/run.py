@@ -145,11 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiments", nargs="+", default=["variants", "supervised", "joint", "domains"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="reduced")
+    parser.add_argument("--domains", nargs="+", choices=DOMAINS, help="only these domains' cells of `domains`")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--deadline-min", type=float, default=None, help="start no cell after this many minutes")
     args = parser.parse_args(argv)
     deadline = time.time() + 60 * args.deadline_min if args.deadline_min else float("inf")
-    grid = cells(args.experiments, args.seeds, args.profile)
+    grid = [c for c in cells(args.experiments, args.seeds, args.profile)
+            if c.domain is None or args.domains is None or c.domain in args.domains]
     # A finished cell is only revisited when its kept model can be scored on a new test language.
     todo = [c for c in grid if not (args.out / "cells" / f"{c.id}.json").is_file() or (args.models / c.id).is_dir()]
     threads = max(1, (os.cpu_count() or 2) // args.workers)

@@ -22,9 +22,9 @@ def link(data: Path, language: str, splits: tuple[str, ...]) -> None:
         (data / language / f"news-{split}.json.gz").symlink_to(CROSSRE / language / f"news-{split}.json.gz")
 
 
-def grid(data: Path, out: Path, encoder: Path, *experiments: str) -> list[str]:
+def grid(data: Path, out: Path, encoder: Path, *experiments: str, extra: tuple[str, ...] = ()) -> list[str]:
     args = ["--data", str(data), "--out", str(out / "results"), "--models", str(out / "models"), "--encoder", str(encoder),
-            "--experiments", *experiments, "--seeds", "1", "--profile", "smoke"]
+            "--experiments", *experiments, "--seeds", "1", "--profile", "smoke", *extra]
     assert run.main(args) == 0
     return sorted(p.name for p in (out / "results" / "cells").glob("*.json"))
 
@@ -92,6 +92,16 @@ def test_a_cell_cut_off_while_scoring_keeps_its_training_and_finished_languages(
     second = json.loads(cell.read_text())
     assert sorted(second["evaluations"]) == ["en", "german"] and second["history"] == first["history"]
     assert second["train_seconds"] == first["train_seconds"] and second["evaluations"]["german"]["seconds"] > 0
+
+
+def test_domain_cells_can_be_limited_to_some_domains(tiny_xlmr_dir: Path, tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    names = grid(data, tmp_path, tiny_xlmr_dir, "domains", "variants", extra=("--domains", "news"))
+    out = capsys.readouterr().out
+    assert out.startswith("9 cells, 0 done")  # 7 variants (all domains) + ETM-ES and ETM-EMP on news
+    assert "politics" not in out and "no training data" not in out
+    assert "domains__etm-emp__classify__en__news__smoke__s1.json" in names and len(names) == 9
 
 
 def test_cells_run_longest_first_within_a_seed() -> None:

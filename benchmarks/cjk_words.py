@@ -2,22 +2,18 @@
 
 The pipeline's embedded tokenizer makes every Han/Kana character a token, so entity spans
 always align. This benchmark scores one relation model on Multi-CrossRE test sentences
-(gold entities, every ordered pair, extract mode) read three ways, in the same run:
+(gold entities, every ordered pair, extract mode) read four ways, in the same run:
 
 - `dataset`: the dataset's own word segmentation (the reference: what evaluation uses);
 - `characters`: the pipeline's character tokens as words (the baseline);
-- `runs`: character tokens joined into runs, cut at the pair's entity boundaries (the text
-  as the encoder saw it in pre-training, entity spans still exact).
-
-The pipeline keeps `characters`: on the shipped model runs were no consistent gain (below
-characters on Chinese, above on Japanese; see the results file), while the dataset's own
-segmentation scored best on both, which points at a real word segmenter (stanza's Chinese and
-Japanese tokenizers, when their models are installed) rather than joining characters.
+- `runs`: touching character tokens joined into runs, cut at the pair's entity boundaries;
+- `segmenter`: character tokens joined into the words of a dictionary segmenter (jieba,
+  Janome), cut at the entity boundaries: what the pipeline reads (`transforms/words.py`).
 
     python benchmarks/cjk_words.py --data ../shared/data/crossre --sentences 150
 
-Writes micro/macro-F1 per language and scheme, the runs/characters ratio, and the command to
-`benchmarks/results/cjk_words.json`.
+Writes micro/macro-F1 per language and scheme, the runs/characters and segmenter/characters
+ratios, and the command to `benchmarks/results/cjk_words.json`.
 """
 
 from __future__ import annotations
@@ -28,39 +24,20 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from functools import lru_cache
 from pathlib import Path
-
-import regex
 
 from polyrel.model.data import AnnotatedSentence, Entity, read_corpus, sample
 from polyrel.model.metrics import score
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.pipeline import defaults
 from polyrel.schemas.records import Token
-from polyrel.transforms.segment import CJK, token_span, tokenize
+from polyrel.transforms.segment import token_span, tokenize
+from polyrel.transforms.words import join_words, word_starts
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cjk_words.json"
 Reader = Callable[[AnnotatedSentence, Entity, Entity], PairQuery]
-CJK_CHARACTER = regex.compile(rf"[{CJK}]")
-
-
-def model_words(tokens: tuple[Token, ...], spans: list[tuple[int, int]]) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
-    """Touching Han/Kana character tokens joined into words, cut at every boundary of the token
-    `spans` (`[start, end)`); returns the words and the spans as word spans."""
-    cuts = {tokens[i].start for span in spans for i in span if i < len(tokens)}
-    words: list[str] = []
-    word_of: list[int] = []
-    for i, token in enumerate(tokens):
-        previous = tokens[i - 1] if i else None
-        if (previous is not None and previous.end == token.start and token.start not in cuts
-                and CJK_CHARACTER.fullmatch(token.text) and CJK_CHARACTER.fullmatch(previous.text)):
-            words[-1] += token.text
-        else:
-            words.append(token.text)
-        word_of.append(len(words) - 1)
-    return tuple(words), [(word_of[start], word_of[end - 1] + 1) for start, end in spans]
 
 
 def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
@@ -86,13 +63,26 @@ def character_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> 
     return PairQuery(tuple(t.text for t in tokens), *(Entity(*covering(tokens, e), e.type) for e in (head, tail)))
 
 
-def run_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+def joined_words(sentence: AnnotatedSentence, head: Entity, tail: Entity, boundaries: Container[int] | None) -> PairQuery:
     tokens = sentence_tokens(sentence.text or "")
-    words, spans = model_words(tokens, [covering(tokens, e) for e in (head, tail)])
+    words, spans = join_words(tokens, [covering(tokens, e) for e in (head, tail)], boundaries)
     return PairQuery(words, *(Entity(*span, e.type) for span, e in zip(spans, (head, tail))))
 
 
-SCHEMES: dict[str, Reader] = {"dataset": dataset_words, "characters": character_words, "runs": run_words}
+def run_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+    return joined_words(sentence, head, tail, None)
+
+
+def segmenter_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+    starts = word_starts(sentence.text or "", sentence.lang or "und")
+    if starts is None:
+        raise ValueError(f"no word segmenter for language {sentence.lang!r}")
+    return joined_words(sentence, head, tail, starts)
+
+
+SCHEMES: dict[str, Reader] = {
+    "dataset": dataset_words, "characters": character_words, "runs": run_words, "segmenter": segmenter_words,
+}
 
 
 def pairs(sentences: list[AnnotatedSentence]) -> Iterator[tuple[AnnotatedSentence, Entity, Entity, frozenset[str]]]:
@@ -139,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         out["languages"][language] = {  # type: ignore[index]
             "sentences": len(sentences), "pairs": len(candidates), "gold_relations": sum(bool(g) for g in gold),
             "schemes": results,
-            "runs_over_characters_micro": round(results["runs"]["micro_f1"] / characters, 3) if characters else None,
+            **{f"{name}_over_characters_micro": round(results[name]["micro_f1"] / characters, 3) if characters else None
+               for name in ("runs", "segmenter")},
         }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -9,7 +9,7 @@
             wait (Dataflow templates, detached Flink submission) still commit exactly once; a
             job that fails leaves the previous manifest in place.
 
-The settings that shape the triples (model files, NER backend, thresholds, pair filters) are
+The settings that shape the triples (model files, NER backend and model, thresholds, pair filters, CJK words) are
 recorded with the manifest; a run with different settings reprocesses every document.
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 
+from polyrel.pipeline import defaults
 from polyrel.pipeline.manifest import Manifest, RunPlan, commit_run, run_dir, scan_documents
 from polyrel.schemas.records import Document
 from polyrel.pipeline.options import RunOptions
@@ -43,10 +44,12 @@ def run_settings(options: RunOptions) -> dict[str, Any]:
     return {
         "model": model_fingerprint(options.model),
         "ner": options.ner,
+        "ner_model": model_fingerprint(options.ner_model or defaults.default_ner_dir()) if options.ner == "polyrel" else None,
         "stanza_dir": options.stanza_dir,
         "max_pair_distance": options.max_pair_distance,
         "restrict_type_pairs": options.restrict_type_pairs,
         "threshold": options.threshold,
+        "cjk_words": options.cjk_words,
         "max_doc_chars": options.max_doc_chars,
     }
 

@@ -20,6 +20,7 @@ from polyrel.pipeline import defaults
 
 # Runners Beam does not resolve by short name.
 RUNNER_PATHS = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+CJK_WORDS = ("segmenter", "characters")
 
 
 def new_run_id() -> str:
@@ -37,6 +38,7 @@ class RunOptions:
     max_pair_distance: int | None = None
     restrict_type_pairs: bool = False
     threshold: float | None = None  # None: the model's own decision (see transforms.relations.decide)
+    cjk_words: str = "segmenter"  # how the relation model reads Chinese/Japanese: transforms/words.py
     max_doc_chars: int = 100_000
     batch_size: int = 32
     num_shards: int = 1
@@ -53,6 +55,8 @@ class RunOptions:
             raise ValueError("max_pair_distance must not be negative")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must lie in [0, 1]")
+        if self.cjk_words not in CJK_WORDS:
+            raise ValueError(f"cjk_words must be one of {', '.join(CJK_WORDS)}")
 
     def pipeline_options(self) -> PipelineOptions:
         from apache_beam.options.pipeline_options import PipelineOptions
@@ -72,6 +76,7 @@ class RunOptions:
             max_pair_distance=args.max_pair_distance,
             restrict_type_pairs=args.restrict_type_pairs,
             threshold=args.threshold,
+            cjk_words=args.cjk_words,
             max_doc_chars=args.max_doc_chars,
             batch_size=args.batch_size,
             num_shards=args.num_shards,
@@ -101,6 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float,
                         help="emit a pair's best relation when its probability reaches this (default: the"
                         " model's own decision, i.e. beating 'no relation')")
+    parser.add_argument("--cjk-words", choices=CJK_WORDS, default=d["cjk_words"].default,
+                        help="Chinese/Japanese words for the relation model: dictionary segmenter (jieba, Janome)"
+                        " words or single characters (default: %(default)s)")
     parser.add_argument("--max-doc-chars", type=int, default=d["max_doc_chars"].default,
                         help="longer documents go to errors/ (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=d["batch_size"].default,

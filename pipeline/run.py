@@ -55,7 +55,7 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         type_pairs=frozenset(config.type_pairs) if options.restrict_type_pairs else None,
     )
     pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(rules)
-    handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device)
+    handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words)
     triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler)
     errors = (read_errors, sentence_errors, entity_errors, pair_errors, relation_errors) | "Errors" >> beam.Flatten()
 

@@ -29,8 +29,9 @@ from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, Unfit
 from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairQuery, RelationPredictor
-from polyrel.schemas.records import DeadLetter, EntityMention, PairCandidate, Triple
+from polyrel.schemas.records import DeadLetter, PairCandidate, Triple
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+from polyrel.transforms.words import model_words
 
 STAGE = "relations"
 Scored = list[tuple[str, float]] | Unfit  # labels kept for a pair, or why it could not be encoded
@@ -54,12 +55,18 @@ def load_config(model_dir: str) -> RelationModelConfig:
     return RelationPredictor.load(local_model_dir(model_dir), device="cpu").config
 
 
-def _entity(mention: EntityMention) -> Entity:
-    return Entity(mention.token_start, mention.token_end, mention.type, mention.start, mention.end)
-
-
-def to_query(pair: PairCandidate) -> PairQuery:
-    return PairQuery(tuple(t.text for t in pair.sentence.tokens), _entity(pair.head), _entity(pair.tail))
+def to_query(pair: PairCandidate, cjk_words: str = "segmenter") -> PairQuery:
+    """The pair as the model reads it: the sentence's words and both entities as word spans.
+    `cjk_words`: "segmenter" joins Chinese/Japanese characters into dictionary words (see
+    transforms/words.py), "characters" reads one word per character."""
+    mentions = (pair.head, pair.tail)
+    spans = [(m.token_start, m.token_end) for m in mentions]
+    if cjk_words == "segmenter":
+        words, spans = model_words(pair.sentence, spans)
+    else:
+        words = tuple(t.text for t in pair.sentence.tokens)
+    head, tail = (Entity(*span, m.type, m.start, m.end) for span, m in zip(spans, mentions))
+    return PairQuery(words, head, tail)
 
 
 def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | None) -> list[tuple[str, float]]:
@@ -82,12 +89,16 @@ def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | No
 class RelationModelHandler(ModelHandler[PairCandidate, Scored, RelationPredictor]):
     """polyrel's relation model for RunInference: pair candidates in, kept labels (or Unfit) out."""
 
-    def __init__(self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None) -> None:
+    def __init__(
+        self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None,
+        cjk_words: str = "segmenter",
+    ) -> None:
         super().__init__()
         self.model_dir = model_dir
         self.threshold = threshold
         self.batch_size = batch_size
         self.device = device
+        self.cjk_words = cjk_words
 
     def load_model(self) -> RelationPredictor:
         return RelationPredictor.load(local_model_dir(self.model_dir), self.device)
@@ -95,7 +106,7 @@ class RelationModelHandler(ModelHandler[PairCandidate, Scored, RelationPredictor
     def run_inference(
         self, batch: Sequence[PairCandidate], model: RelationPredictor, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
-        encoded = [model.encode(to_query(pair)) for pair in batch]
+        encoded = [model.encode(to_query(pair, self.cjk_words)) for pair in batch]
         fit = [e for e in encoded if isinstance(e, EncodedPair)]
         probs = iter(model.probabilities(fit, self.batch_size))
         return [

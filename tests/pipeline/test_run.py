@@ -181,6 +181,10 @@ def test_defaults_are_the_shipped_models_unless_the_environment_says_otherwise(m
     assert options.pipeline_options().get_all_options()["runner"] == "DirectRunner"
     dask = RunOptions.from_args(build_parser().parse_args(["run", "--runner", "DaskRunner", "--beam-args", "--foo=1"]))
     assert dask.pipeline_options().get_all_options(retain_unknown_options=True)["runner"].endswith("dask_runner.DaskRunner")
+    assert options.cjk_words == "segmenter"
+    assert RunOptions.from_args(build_parser().parse_args(["run", "--cjk-words", "characters"])).cjk_words == "characters"
+    with pytest.raises(ValueError, match="cjk_words"):
+        RunOptions(model="m", cjk_words="bigrams")
 
 
 def test_stanza_ner_without_models_fails_at_launch_with_instructions(tiny_relation_model_dir, tmp_path):

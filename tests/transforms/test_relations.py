@@ -80,3 +80,21 @@ def test_pairs_too_long_for_the_model_are_dead_letters(tiny_relation_model_dir):
     assert dead.raw.startswith("john [0, 4) → sony")
     [triple] = list(to_triples(near_result))
     assert isinstance(triple, Triple) and triple.pair == PAIRS[0]
+
+
+def test_chinese_pairs_are_read_as_words_with_exact_entities():
+    text = "任正非在深圳创立了华为。"
+    sentence = rule_sentences(Document("zh", text, "zh"), "zh")[0]
+
+    def mention(word, etype):
+        start = text.index(word)
+        first = next(i for i, t in enumerate(sentence.tokens) if t.start == start)
+        return EntityMention(start, start + len(word), etype, word, first, first + len(word), "given")
+
+    pair = PairCandidate(sentence, mention("任正非", "person"), mention("华为", "organisation"))
+    query = to_query(pair)
+    assert query.tokens == ("任正非", "在", "深圳", "创立", "了", "华为", "。")
+    assert query.tokens[query.head.start:query.head.end] == ("任正非",)
+    assert query.tokens[query.tail.start:query.tail.end] == ("华为",)
+    characters = to_query(pair, "characters")
+    assert len(characters.tokens) == len(text) and characters.tokens[characters.tail.start:characters.tail.end] == ("华", "为")

@@ -22,6 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm")
     train.add_argument("--pooling", choices=POOLINGS, default="emp")
     train.add_argument("--task", choices=("extract", "classify"), default="extract")
+    train.add_argument("--classify-output", choices=("sigmoid", "softmax"), default="sigmoid",
+                       help="classify mode: one sigmoid per label, or a softmax over labels as the CrossRE baseline")
     train.add_argument("--max-length", type=int, default=256)
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (paper: 2e-5 base, 1e-5 large)")
@@ -80,6 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     model, tokenizer = initialise_model(
         args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
         adapter=AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r is not None else None,
+        classify_output=args.classify_output,
     )
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,

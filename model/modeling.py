@@ -6,8 +6,9 @@ compact adapter form, see `backbone.py`) is what `save_pretrained` writes and
 `from_pretrained` reads, with no network and no pickle.
 
 Task modes: `extract` scores every ordered entity pair over K labels + "no relation"
-(index 0, softmax; the paper's setting); `classify` labels gold-related pairs only, one
-sigmoid per label (multi-label, the CrossRE protocol).
+(index 0, softmax; the paper's setting); `classify` labels gold-related pairs only (the CrossRE
+protocol, multi-label): one sigmoid per label, or (`classify_output="softmax"`) a softmax over the
+labels as the CrossRE baseline trains, decoded to the top label plus any other above threshold.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from polyrel.model.pooling import Pooler
 
 NO_RELATION = "no_relation"
 TASKS: tuple[str, ...] = ("extract", "classify")
+CLASSIFY_OUTPUTS: tuple[str, ...] = ("sigmoid", "softmax")
 
 
 @dataclass
@@ -36,6 +38,7 @@ class RelationModelConfig(EncoderModelConfig):
     markers: Literal["um", "etm"] = "etm"
     pooling: str = "emp"
     task: Literal["extract", "classify"] = "extract"
+    classify_output: Literal["sigmoid", "softmax"] = "sigmoid"
     max_length: int = 256
     type_pairs: tuple[tuple[str, str], ...] = ()
     type_embedding_dim: int = 32
@@ -44,6 +47,8 @@ class RelationModelConfig(EncoderModelConfig):
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; choose from {TASKS}")
+        if self.classify_output not in CLASSIFY_OUTPUTS:
+            raise ValueError(f"unknown classify_output {self.classify_output!r}; choose from {CLASSIFY_OUTPUTS}")
         self.labels = tuple(self.labels)
         self.entity_types = tuple(self.entity_types)
         self.type_pairs = tuple(tuple(p) for p in self.type_pairs)  # type: ignore[misc]
@@ -52,6 +57,14 @@ class RelationModelConfig(EncoderModelConfig):
     def output_labels(self) -> tuple[str, ...]:
         """Classifier outputs in order: extract mode puts "no relation" at index 0."""
         return (NO_RELATION, *self.labels) if self.task == "extract" else self.labels
+
+    @property
+    def softmax(self) -> bool:
+        """Whether the outputs are one distribution (extract, softmax classify) or independent sigmoids."""
+        return self.task == "extract" or self.classify_output == "softmax"
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.softmax(-1) if self.softmax else logits.sigmoid()
 
     def marker_inventory(self) -> MarkerInventory:
         return MarkerInventory(self.markers, self.entity_types)

@@ -61,7 +61,7 @@ class RelationPredictor:
         return self.encoder.encode(query.tokens, query.head, query.tail)
 
     def probabilities(self, pairs: Sequence[EncodedPair], batch_size: int = 32) -> np.ndarray:
-        """[N, outputs]: softmax over "no relation" + labels (extract) or per-label sigmoid (classify)."""
+        """[N, outputs]: softmax over "no relation" + labels (extract), per-label sigmoids or a softmax (classify)."""
         out = np.zeros((len(pairs), len(self.config.output_labels)), dtype=np.float32)
         pad_id = self.encoder.tokenizer.pad_token_id or 0
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
@@ -69,7 +69,7 @@ class RelationPredictor:
             for batch in length_batches([len(p.input_ids) for p in pairs], batch_size):
                 tensors = {k: v.to(self.device) for k, v in collate([pairs[i] for i in batch], pad_id).items()}
                 logits = self.model(**tensors).float()
-                probs = logits.softmax(-1) if self.config.task == "extract" else logits.sigmoid()
+                probs = self.config.probabilities(logits)
                 out[batch] = probs.cpu().numpy()
         return out
 

@@ -53,7 +53,7 @@ def initialise_model(
     encoder: str, labels: Sequence[str], entity_types: Sequence[str], markers: str = "etm",
     pooling: str = "emp", task: str = "extract", max_length: int = 256,
     type_pairs: Sequence[tuple[str, str]] = (), seed: int = 13, model_id: str = "",
-    adapter: AdapterConfig | None = None,
+    adapter: AdapterConfig | None = None, classify_output: str = "sigmoid",
 ) -> tuple[RelationModel, PreTrainedTokenizerBase]:
     """A new relation model on a pretrained encoder, with the marker tokens added;
     with `adapter`, the encoder stays frozen under LoRA and the model saves compact."""
@@ -66,6 +66,7 @@ def initialise_model(
     config = RelationModelConfig(
         encoder=encoder, labels=tuple(labels), entity_types=tuple(entity_types), markers=markers,  # type: ignore[arg-type]
         pooling=pooling, task=task, max_length=min(max_length, tokenizer.model_max_length),  # type: ignore[arg-type]
+        classify_output=classify_output,  # type: ignore[arg-type]
         type_pairs=tuple(type_pairs), model_id=model_id or f"polyrel-{markers}-{pooling}-{Path(encoder).name}",
     )
     add_markers(backbone, tokenizer, config.marker_inventory())
@@ -99,14 +100,14 @@ def build_instances(
 
 
 def targets(instances: Sequence[PairInstance], config: RelationModelConfig) -> torch.Tensor:
-    """Extract: a distribution over outputs (several gold labels share the mass); classify: multi-hot."""
+    """A distribution over outputs for softmax models (several gold labels share the mass), else multi-hot."""
     index = {label: i for i, label in enumerate(config.output_labels)}
     out = torch.zeros(len(instances), len(index))
     for row, instance in enumerate(instances):
         if config.task == "extract" and not instance.gold:
             out[row, 0] = 1.0
         for label in instance.gold:
-            out[row, index[label]] = 1.0 / (len(instance.gold) if config.task == "extract" else 1)
+            out[row, index[label]] = 1.0 / (len(instance.gold) if config.softmax else 1)
     return out
 
 
@@ -165,7 +166,7 @@ class RelationTask:
         self.pad_id = tokenizer.pad_token_id or 0
         self.eval_batch_size = training.eval_batch_size
         self.selection_key = "dev_micro_f1" if self.config.task == "extract" else "dev_macro_f1"
-        self._loss = nn.CrossEntropyLoss() if self.config.task == "extract" else nn.BCEWithLogitsLoss()
+        self._loss = nn.CrossEntropyLoss() if self.config.softmax else nn.BCEWithLogitsLoss()
         adapter = self.config.adapter
         self.cached = adapter is not None and adapter.r == 0
         if self.cached and self.config.pooling == "es+type":
@@ -217,7 +218,7 @@ class RelationTask:
             fit = [i for i in self.dev if i.encoded is not None]
             with torch.inference_mode():
                 logits = model(summary=torch.stack([self._summaries[id(i)] for i in fit]).to(device)).float()
-            probs = (logits.softmax(-1) if self.config.task == "extract" else logits.sigmoid()).cpu().numpy()
+            probs = self.config.probabilities(logits).cpu().numpy()
             report = score_instances(self.dev, fit, probs, self.config)
         else:
             report = evaluate_instances(RelationPredictor(model, self.encoder, device), self.dev, self.eval_batch_size)

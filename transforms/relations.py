@@ -75,7 +75,8 @@ def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | No
     extract mode (softmax over "no relation" + labels): the best real label; with no threshold
     it is kept only when it beats "no relation" (the predictor's argmax decision), with a
     threshold when its probability reaches it (0 keeps every pair's best label).
-    classify mode (one sigmoid per label): every label reaching the threshold (default 0.5).
+    classify mode: every label reaching the threshold (default 0.5); a softmax classify model
+    with no threshold keeps at least its top label (it scores gold-related pairs only).
     """
     labels = config.output_labels
     if config.task == "extract":
@@ -83,7 +84,10 @@ def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | No
         keep = probs[best] > probs[0] if threshold is None else probs[best] >= threshold
         return [(labels[best], float(probs[best]))] if keep else []
     cut = 0.5 if threshold is None else threshold
-    return sorted(((labels[i], float(p)) for i, p in enumerate(probs) if p >= cut), key=lambda x: -x[1])
+    kept = sorted(((labels[i], float(p)) for i, p in enumerate(probs) if p >= cut), key=lambda x: -x[1])
+    if not kept and threshold is None and config.softmax:
+        kept = [(labels[int(probs.argmax())], float(probs.max()))]
+    return kept
 
 
 class RelationModelHandler(ModelHandler[PairCandidate, Scored, RelationPredictor]):

@@ -35,15 +35,19 @@ def toy_sentences(n=20, seed=0):
     return out
 
 
-@pytest.mark.parametrize("task,markers,pooling", [("extract", "etm", "emp"), ("classify", "etm", "es")])
-def test_tiny_model_overfits_twenty_sentences(task, markers, pooling, tiny_bert_dir, tmp_path):
+@pytest.mark.parametrize("task,markers,pooling,output", [
+    ("extract", "etm", "emp", "sigmoid"), ("classify", "etm", "es", "sigmoid"), ("classify", "etm", "emp", "softmax"),
+])
+def test_tiny_model_overfits_twenty_sentences(task, markers, pooling, output, tiny_bert_dir, tmp_path):
     sentences = toy_sentences()
     labels, types, pairs = collect_inventory(sentences)
-    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, markers, pooling, task, 32, pairs, seed=3)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, markers, pooling, task, 32, pairs, seed=3,
+                                        classify_output=output)
     config = TrainingConfig(epochs=40, learning_rate=3e-3, head_learning_rate=1e-2, batch_size=8, patience=40, seed=3, progress=False)
     result = Trainer(model, tokenizer, config, device="cpu").fit(RelationTask(model, tokenizer, sentences, sentences), tmp_path)
     assert result.best_dev_f1 == 1.0
     predictor = RelationPredictor.load(tmp_path, device="cpu")
+    assert predictor.config.classify_output == output
     report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, task))
     assert report.micro_f1 == 1.0 and report.macro_f1 == 1.0
     n_pairs = 20 * 6 if task == "extract" else 20 * 2

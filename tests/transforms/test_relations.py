@@ -43,8 +43,16 @@ def test_decide_extract_and_classify():
     class Classify:
         output_labels = ("a", "b", "c")
         task = "classify"
+        softmax = False
 
     assert decide(np.array([0.6, 0.1, 0.9]), Classify, None) == [("c", pytest.approx(0.9)), ("a", pytest.approx(0.6))]
+    assert decide(np.array([0.3, 0.3, 0.4]), Classify, None) == []
+
+    class SoftmaxClassify(Classify):
+        softmax = True
+
+    assert decide(np.array([0.3, 0.3, 0.4]), SoftmaxClassify, None) == [("c", pytest.approx(0.4))]
+    assert decide(np.array([0.3, 0.3, 0.4]), SoftmaxClassify, 0.5) == []
 
 
 def test_batches_group_similar_lengths():

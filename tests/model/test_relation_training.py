@@ -1,6 +1,7 @@
 import json
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -132,3 +133,17 @@ def test_frozen_encoder_trains_heads_on_cached_summaries(tiny_bert_dir, tmp_path
     reloaded = RelationPredictor.load(tmp_path, device="cpu")
     report = evaluate_instances(reloaded, build_instances(sentences, reloaded.encoder, "extract"))
     assert report.micro_f1 == pytest.approx(result.best_dev_f1)
+
+
+def test_classify_targets_are_multi_hot_for_sigmoids_and_a_distribution_for_a_softmax():
+    from polyrel.model.modeling import RelationModelConfig
+    from polyrel.model.relation_training import PairInstance, decode, targets
+
+    pair = PairInstance(0, 0, 1, frozenset({"role", "named"}), None)
+    for output, expected in (("sigmoid", [1.0, 0.0, 1.0]), ("softmax", [0.5, 0.0, 0.5])):
+        config = RelationModelConfig(encoder="e", labels=("named", "physical", "role"), entity_types=("person",),
+                                     task="classify", classify_output=output)
+        assert targets([pair], config).tolist() == [expected]
+        assert decode(np.array([[0.2, 0.3, 0.1]]), config) == [frozenset({"physical"})]  # nothing above 0.5: the top label
+    with pytest.raises(ValueError, match="classify_output"):
+        RelationModelConfig(encoder="e", labels=("a",), entity_types=("t",), task="classify", classify_output="tanh")

@@ -60,6 +60,13 @@ def section() -> str:
                   " the missing cells):", "", text.strip()]
         if (RESULTS / "accuracy" / "transfer_heatmap.png").is_file():
             lines += ["", "![ETM-EMP all-pair transfer heatmap](benchmarks/results/accuracy/transfer_heatmap.png)"]
+    softmax = RESULTS / "accuracy-softmax" / "RESULTS.md"
+    if softmax.is_file():
+        text = softmax.read_text()
+        domains = text[text.index("### CrossRE protocol"):].split("### Missing cells")[0].split("\n", 1)[1]
+        lines += ["", "**Classify mode with a softmax over labels** (profile `reduced-softmax`: the reduced profile with"
+                  " `--classify-output softmax`; from `benchmarks/results/accuracy-softmax/RESULTS.md`, the command in"
+                  " each cell file; domains not run yet show —):", "", domains.strip()]
     cjk = RESULTS / "cjk_words.json"
     if cjk.is_file():
         data = json.loads(cjk.read_text())

@@ -22,8 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm")
     train.add_argument("--pooling", choices=POOLINGS, default="emp")
     train.add_argument("--task", choices=("extract", "classify"), default="extract")
-    train.add_argument("--classify-output", choices=("sigmoid", "softmax"), default="sigmoid",
-                       help="classify mode: one sigmoid per label, or a softmax over labels as the CrossRE baseline")
+    train.add_argument("--classify-output", choices=("sigmoid", "softmax"), default="softmax",
+                       help="classify mode: a softmax over labels, as the CrossRE baseline (default), or one sigmoid"
+                       " per label (collapsed to the majority label on CrossRE's smaller domains)")
     train.add_argument("--max-length", type=int, default=256)
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (paper: 2e-5 base, 1e-5 large)")

@@ -38,7 +38,7 @@ class RelationModelConfig(EncoderModelConfig):
     markers: Literal["um", "etm"] = "etm"
     pooling: str = "emp"
     task: Literal["extract", "classify"] = "extract"
-    classify_output: Literal["sigmoid", "softmax"] = "sigmoid"
+    classify_output: Literal["sigmoid", "softmax"] = "sigmoid"  # the default reads older directories as trained
     max_length: int = 256
     type_pairs: tuple[tuple[str, str], ...] = ()
     type_embedding_dim: int = 32

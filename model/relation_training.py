@@ -53,7 +53,7 @@ def initialise_model(
     encoder: str, labels: Sequence[str], entity_types: Sequence[str], markers: str = "etm",
     pooling: str = "emp", task: str = "extract", max_length: int = 256,
     type_pairs: Sequence[tuple[str, str]] = (), seed: int = 13, model_id: str = "",
-    adapter: AdapterConfig | None = None, classify_output: str = "sigmoid",
+    adapter: AdapterConfig | None = None, classify_output: str = "softmax",
 ) -> tuple[RelationModel, PreTrainedTokenizerBase]:
     """A new relation model on a pretrained encoder, with the marker tokens added;
     with `adapter`, the encoder stays frozen under LoRA and the model saves compact."""

@@ -81,9 +81,14 @@ def guess_language(text: str) -> str:
     return "und"
 
 
+def base_language(lang: str) -> str:
+    """`zh-Hans` → `zh`, `ja_JP` → `ja`."""
+    return lang.split("-")[0].split("_")[0].lower()
+
+
 def unsupported_reason(text: str, lang: str) -> str | None:
     """Why the embedded splitter cannot handle this document, or None when it can."""
-    base = lang.split("-")[0].split("_")[0].lower()
+    base = base_language(lang)
     if base != "und" and base not in LANGUAGES:
         return f"unsupported language {lang!r} (no stanza model installed, and not one the embedded splitter handles)"
     script = dominant_script(text)

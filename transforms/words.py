@@ -19,7 +19,7 @@ from functools import cache, lru_cache
 import regex
 
 from polyrel.schemas.records import Sentence, Token
-from polyrel.transforms.segment import CJK
+from polyrel.transforms.segment import CJK, base_language
 
 CJK_CHARACTER = regex.compile(rf"[{CJK}]")
 Spans = list[tuple[int, int]]
@@ -42,11 +42,6 @@ def _janome() -> Callable[[str], list[str]]:
 
 
 SEGMENTERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {"zh": _jieba, "ja": _janome}
-
-
-def base_language(lang: str) -> str:
-    """`zh-Hans` → `zh`, `ja_JP` → `ja`."""
-    return lang.split("-")[0].split("_")[0].lower()
 
 
 @cache

@@ -20,7 +20,15 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
 from polyrel.model.metrics import Report, score
-from polyrel.model.ner import CharEntity, EntityRecognizer, NerConfig, NerModel, TextEncoding, encode_text, tag_subtokens
+from polyrel.model.ner import (
+    CharEntity,
+    EntityRecognizer,
+    NerConfig,
+    NerModel,
+    TextEncoding,
+    encode_text,
+    tag_subtokens,
+)
 from polyrel.model.trainer import TrainingConfig, seed_everything
 
 

@@ -24,8 +24,8 @@ import fsspec
 
 from polyrel.pipeline import defaults
 from polyrel.pipeline.manifest import Manifest, RunPlan, commit_run, run_dir, scan_documents
-from polyrel.schemas.records import Document
 from polyrel.pipeline.options import RunOptions
+from polyrel.schemas.records import Document
 from polyrel.schemas.tables import content_id
 from polyrel.transforms.deadletters import count
 

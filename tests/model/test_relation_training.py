@@ -5,12 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-from polyrel.model.cli import add_parser  # noqa: F401  (the CLI module must import cleanly)
+from polyrel.cli import main
+from polyrel.model.cli import add_parser
 from polyrel.model.data import AnnotatedSentence, Entity, Relation, write_jsonl
 from polyrel.model.predictor import RelationPredictor
-from polyrel.model.relation_training import RelationTask, build_instances, collect_inventory, evaluate_instances, initialise_model
+from polyrel.model.relation_training import (
+    RelationTask,
+    build_instances,
+    collect_inventory,
+    evaluate_instances,
+    initialise_model,
+)
 from polyrel.model.trainer import Trainer, TrainingConfig
-from polyrel.cli import main
 
 PEOPLE = ["anna", "maria", "john", "peter"]
 COMPANIES = ["siemens", "sony", "acme"]

@@ -3,7 +3,13 @@ import pytest
 from polyrel.schemas.records import AnnotatedSentence, CharSpan, DeadLetter, Document, SegmentedDocument
 from polyrel.transforms import stanza_models
 from polyrel.transforms.entities import (
-    AnnotateEntities, NerSettings, align, create_ner_backend, ner_backends, normalise_type, register_ner_backend,
+    AnnotateEntities,
+    NerSettings,
+    align,
+    create_ner_backend,
+    ner_backends,
+    normalise_type,
+    register_ner_backend,
 )
 from polyrel.transforms.sentences import rule_sentences
 

@@ -3,7 +3,13 @@ import pytest
 
 from polyrel.schemas.records import DeadLetter, Document, EntityMention, PairCandidate, Triple
 from polyrel.transforms.relations import (
-    RelationModelHandler, batch_by_length, decide, length_bucket, load_config, to_query, to_triples,
+    RelationModelHandler,
+    batch_by_length,
+    decide,
+    length_bucket,
+    load_config,
+    to_query,
+    to_triples,
 )
 from polyrel.transforms.sentences import rule_sentences
 

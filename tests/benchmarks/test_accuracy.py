@@ -110,3 +110,21 @@ def test_cells_run_longest_first_within_a_seed() -> None:
     assert [c.experiment for c in grid_cells[:6]] == ["joint", "supervised", "supervised", "supervised", "supervised", "variants"]
     assert grid_cells[24].seed == 2 and grid_cells[24].experiment == "joint"
     assert len({c.id for c in grid_cells}) == len(grid_cells)
+
+
+def test_findings_say_when_the_baseline_variant_never_learned() -> None:
+    def record(markers: str, pooling: str, seed: int, test: float, dev: list[float]) -> dict:
+        cell = {"experiment": "variants", "markers": markers, "pooling": pooling, "task": "extract", "train": ["en"],
+                "domain": None, "seed": seed}
+        return {"cell": cell, "evaluations": {"en": {"micro_f1": test}},
+                "history": [{"epoch": i + 1, "dev_micro_f1": d} for i, d in enumerate(dev)]}
+
+    summary = {"zero_shot_ratio": {"average": None}}
+    learned = [record(m, p, 1, 0.3, [0.1, 0.2]) for m in ("um", "etm") for p in ("es", "emp")]
+    stuck = report.Grid([*learned, record("um", "ss", 1, 0.0, [0.0, 0.0]), record("etm", "ss", 1, 0.0, [0.0, 0.0])])
+    line = next(l for l in report.findings(stuck, summary) if "ES/EMP beat SS" in l)
+    assert "holds" in line and "UM-SS and ETM-SS never left" in line
+
+    weak = report.Grid([*learned, record("um", "ss", 1, 0.05, [0.0, 0.04]), record("etm", "ss", 1, 0.0, [0.0, 0.0])])
+    line = next(l for l in report.findings(weak, summary) if "ES/EMP beat SS" in l)
+    assert ". ETM-SS never left" in line and "UM-SS and" not in line

@@ -38,7 +38,7 @@ def _janome() -> Callable[[str], list[str]]:
     from janome.tokenizer import Tokenizer
 
     tokenizer = Tokenizer(wakati=True)
-    return lambda text: list(tokenizer.tokenize(text))
+    return lambda text: [str(word) for word in tokenizer.tokenize(text)]  # wakati: already strings
 
 
 SEGMENTERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {"zh": _jieba, "ja": _janome}

@@ -9,8 +9,10 @@ scored on the translations later from its saved directory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+EXPERIMENTS: tuple[str, ...] = ("variants", "supervised", "joint", "domains")
 DOMAINS: tuple[str, ...] = ("ai", "literature", "music", "news", "politics", "science")
 # Multi-CrossRE folder names; the four with a test set here first.
 TEST_LANGUAGES: tuple[str, ...] = ("en", "german", "spanish", "chinese", "japanese")
@@ -74,7 +76,7 @@ class Cell:
         return {**asdict(self), "id": self.id}
 
 
-def cells(experiments: list[str], seeds: list[int], profile: str) -> list[Cell]:
+def cells(experiments: Sequence[str], seeds: Sequence[int], profile: str) -> list[Cell]:
     """Every cell of the named experiments, seed by seed, the longest first within a seed (a
     run cut short by its deadline then loses the fewest finished cells)."""
     out: list[Cell] = []

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, PROFILES, Cell, cells
+from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, Cell, cells
 
 SPLIT_FILE = "{domain}-{split}.json.gz"
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/accuracy"))
     parser.add_argument("--models", type=Path, default=Path("runs/accuracy-models"), help="where cell models are kept")
     parser.add_argument("--encoder", default="multilingual-e5-small")
-    parser.add_argument("--experiments", nargs="+", default=["variants", "supervised", "joint", "domains"])
+    parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="reduced")
     parser.add_argument("--domains", nargs="+", choices=DOMAINS, help="only these domains' cells of `domains`")

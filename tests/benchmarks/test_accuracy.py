@@ -128,3 +128,9 @@ def test_findings_say_when_the_baseline_variant_never_learned() -> None:
     weak = report.Grid([*learned, record("um", "ss", 1, 0.05, [0.0, 0.04]), record("etm", "ss", 1, 0.0, [0.0, 0.0])])
     line = next(l for l in report.findings(weak, summary) if "ES/EMP beat SS" in l)
     assert ". ETM-SS never left" in line and "UM-SS and" not in line
+
+
+def test_missing_cells_can_be_listed_for_some_experiments_only() -> None:
+    absent = report.missing([], [1], "reduced-softmax", ["domains"])
+    assert len(absent) == 12 and all(m.startswith("domains__") for m in absent)
+    assert len(report.missing([], [1], "reduced-softmax")) == 7 + 4 + 1 + 12

@@ -140,6 +140,12 @@ def findings(grid: Grid, summary: dict) -> list[str]:
     n = seeds(joint_key, *[source_key(t) for t in TEST_LANGUAGES]) if joint_key else 0
     lines.append(f"- **Joint beats one model per language** — {verdict([r[1] for r in results], n)}"
                  + (": " + "; ".join(r[0] for r in results) if results else "") + ".")
+    extract = [r for records in grid.by_key.values() for r in records if r["cell"]["task"] == "extract"]
+    peaked_last = [r for r in extract if r.get("history") and r["best_epoch"] == r["profile"]["epochs"]]
+    if extract:
+        lines.append(f"- **Training budget**: {len(peaked_last)} of {len(extract)} extract-mode cells scored their best dev"
+                     " F1 in the profile's last epoch (still improving when training stopped): the comparisons above"
+                     " are between models at a fixed, short budget.")
     return lines + [""]
 
 

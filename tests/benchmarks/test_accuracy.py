@@ -116,14 +116,17 @@ def test_findings_say_when_the_baseline_variant_never_learned() -> None:
     def record(markers: str, pooling: str, seed: int, test: float, dev: list[float]) -> dict:
         cell = {"experiment": "variants", "markers": markers, "pooling": pooling, "task": "extract", "train": ["en"],
                 "domain": None, "seed": seed}
-        return {"cell": cell, "evaluations": {"en": {"micro_f1": test}},
-                "history": [{"epoch": i + 1, "dev_micro_f1": d} for i, d in enumerate(dev)]}
+        return {"cell": cell, "evaluations": {"en": {"micro_f1": test}}, "profile": {"epochs": 2},
+                "history": [{"epoch": i + 1, "dev_micro_f1": d} for i, d in enumerate(dev)],
+                "best_epoch": 1 + max(range(len(dev)), key=dev.__getitem__)}
 
     summary = {"zero_shot_ratio": {"average": None}}
     learned = [record(m, p, 1, 0.3, [0.1, 0.2]) for m in ("um", "etm") for p in ("es", "emp")]
     stuck = report.Grid([*learned, record("um", "ss", 1, 0.0, [0.0, 0.0]), record("etm", "ss", 1, 0.0, [0.0, 0.0])])
     line = next(l for l in report.findings(stuck, summary) if "ES/EMP beat SS" in l)
     assert "holds" in line and "UM-SS and ETM-SS never left" in line
+    budget = next(l for l in report.findings(stuck, summary) if "Training budget" in l)
+    assert "4 of 6 extract-mode cells" in budget  # the four that learned peaked in epoch 2 of 2
 
     weak = report.Grid([*learned, record("um", "ss", 1, 0.05, [0.0, 0.04]), record("etm", "ss", 1, 0.0, [0.0, 0.0])])
     line = next(l for l in report.findings(weak, summary) if "ES/EMP beat SS" in l)

@@ -100,6 +100,17 @@ def section() -> str:
                   f" {b['documents_per_s']} documents/s, {b['pairs_per_s']} pairs/s at batch size {b['batch_size']};"
                   f" {data['pairs_per_s_ratio']}× the pairs/s of batch size 1 ({base['pairs_per_s']}) in the same run."
                   " Both runs include loading the models, which dominates at this corpus size."]
+    speed = RESULTS / "training_speed.json"
+    if speed.is_file():
+        data = json.loads(speed.read_text())
+        machine = data["machine"]["gpu"] or f"CPU, {data['machine']['threads']} threads"
+        parts = [f"{name} {c['instances_per_s']}/s ({c['ratio_to_plain']}×)" for name, c in data["configs"].items()]
+        counts = data["epoch_instances"]
+        sampled = next(k for k in counts if k != "all_pairs")
+        lines += ["", f"**Training speed of ETM-EMP** (`{data['command']}`, {machine}, batch size {data['batch_size']},"
+                  f" pair-instances/s over {data['batches_timed']} timed batches, ratio to the plain loop in the same run): "
+                  + "; ".join(parts) + f". An English epoch holds {counts['all_pairs']} pairs, {counts[sampled]} with"
+                  f" {sampled.replace('_', ' ')} (sampled no-relation pairs)."]
     return "\n".join(lines)
 
 

@@ -2,8 +2,10 @@
 every runtime dependency of the package themselves."""
 from pathlib import Path
 
-import tomllib
+import pytest
 from packaging.requirements import Requirement
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_SDK_CONTAINER = {"apache-beam"}

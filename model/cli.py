@@ -55,7 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--input", required=True, help="polyrel or CrossRE JSONL with entities")
     predict.add_argument("--output", required=True, help="JSONL: each sentence with scored relations")
     predict.add_argument("--batch-size", type=int, default=64)
-    predict.add_argument("--threshold", type=float, default=0.0, help="drop relations scored below this")
+    predict.add_argument("--threshold", type=float, default=None,
+                         help="write the labels whose probability reaches this (default: the model's decision)")
     predict.add_argument("--skip-invalid", action="store_true")
     predict.set_defaults(func=run_predict)
 
@@ -140,13 +141,13 @@ def run_predict(args: argparse.Namespace) -> int:
                          else [(h, t) for h in range(n) for t in range(n) if h != t])
                 jobs.append((sentence, pairs))
             queries = [PairQuery(tuple(s.tokens), s.entities[h], s.entities[t]) for s, pairs in jobs for h, t in pairs]
-            predictions = iter(predictor.predict(queries, args.batch_size))
+            predictions = iter(predictor.predict(queries, args.batch_size, args.threshold))
             for sentence, pairs in jobs:
                 record = sentence.to_json()
                 scored = [(h, t, next(predictions)) for h, t in pairs]
                 record["relations"] = [
-                    {"head": h, "tail": t, "label": p.label, "score": round(p.score, 6)}
-                    for h, t, p in scored if p.label is not None and p.score >= args.threshold
+                    {"head": h, "tail": t, "label": label, "score": round(score, 6)}
+                    for h, t, p in scored for label, score in p.labels
                 ]
                 record["skipped_pairs"] = [{"head": h, "tail": t, "reason": p.skipped} for h, t, p in scored if p.skipped]
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -29,11 +29,36 @@ class PairQuery:
 
 @dataclass(frozen=True)
 class PairPrediction:
-    """The best label (None: no relation) and its probability, or why the pair was skipped."""
+    """The decided labels with their probabilities, best first (none: no relation), or why the pair was skipped."""
 
-    label: str | None
-    score: float
+    labels: tuple[tuple[str, float], ...] = ()
     skipped: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        return self.labels[0][0] if self.labels else None
+
+
+def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | None = None) -> list[tuple[str, float]]:
+    """The labels one pair gets, best first, with their probabilities: the one rule behind
+    `predict`, `evaluate` and the pipeline, so reported scores describe what the pipeline writes.
+
+    extract (a softmax over "no relation" + labels): the best real label; with no threshold it
+    is kept when it beats "no relation", with a threshold when its probability reaches it
+    (0 keeps every pair's best label).
+    classify: every label reaching the threshold (default 0.5); with no threshold at least the
+    top label, since a classify model only ever sees related pairs and has no "none" to answer.
+    """
+    labels = config.output_labels
+    if config.task == "extract":
+        best = 1 + int(probs[1:].argmax())
+        keep = probs[best] > probs[0] if threshold is None else probs[best] >= threshold
+        return [(labels[best], float(probs[best]))] if keep else []
+    cut = 0.5 if threshold is None else threshold
+    kept = sorted(((labels[i], float(p)) for i, p in enumerate(probs) if p >= cut), key=lambda x: -x[1])
+    if not kept and threshold is None:
+        kept = [(labels[int(probs.argmax())], float(probs.max()))]
+    return kept
 
 
 def default_device() -> str:
@@ -73,17 +98,14 @@ class RelationPredictor:
                 out[batch] = probs.cpu().numpy()
         return out
 
-    def predict(self, queries: Sequence[PairQuery], batch_size: int = 32) -> list[PairPrediction]:
+    def predict(
+        self, queries: Sequence[PairQuery], batch_size: int = 32, threshold: float | None = None,
+    ) -> list[PairPrediction]:
         encoded = [self.encode(q) for q in queries]
         fit = [i for i, e in enumerate(encoded) if isinstance(e, EncodedPair)]
-        probs = self.probabilities([encoded[i] for i in fit], batch_size)  # type: ignore[misc]
-        labels = self.config.output_labels
-        results: list[PairPrediction] = [
-            PairPrediction(None, 0.0, e.reason) if isinstance(e, Unfit) else PairPrediction(None, 0.0)
+        probs = iter(self.probabilities([encoded[i] for i in fit], batch_size))  # type: ignore[misc]
+        return [
+            PairPrediction(skipped=e.reason) if isinstance(e, Unfit)
+            else PairPrediction(tuple(decide(next(probs), self.config, threshold)))
             for e in encoded
         ]
-        for row, i in enumerate(fit):
-            best = int(probs[row].argmax())
-            label = None if self.config.task == "extract" and best == 0 else labels[best]
-            results[i] = PairPrediction(label, float(probs[row, best]))
-        return results

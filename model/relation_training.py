@@ -25,7 +25,7 @@ from polyrel.model.data import AnnotatedSentence
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
 from polyrel.model.metrics import Report, score
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
-from polyrel.model.predictor import RelationPredictor
+from polyrel.model.predictor import RelationPredictor, decide
 from polyrel.model.trainer import TrainingConfig, seed_everything
 
 log = logging.getLogger(__name__)
@@ -111,15 +111,9 @@ def targets(instances: Sequence[PairInstance], config: RelationModelConfig) -> t
     return out
 
 
-def decode(probs: np.ndarray, config: RelationModelConfig, threshold: float = 0.5) -> list[frozenset[str]]:
-    """Label sets from probabilities: argmax (extract; index 0 is none) or all above threshold (classify)."""
-    labels = config.output_labels
-    if config.task == "extract":
-        return [frozenset() if (i := int(p.argmax())) == 0 else frozenset({labels[i]}) for p in probs]
-    return [
-        frozenset(labels[i] for i in np.flatnonzero(p > threshold)) or frozenset({labels[int(p.argmax())]})
-        for p in probs
-    ]
+def decode(probs: np.ndarray, config: RelationModelConfig) -> list[frozenset[str]]:
+    """Label sets by the predictor's rule (`decide`), so dev and test scores describe what `predict` writes."""
+    return [frozenset(label for label, _ in decide(p, config)) for p in probs]
 
 
 def evaluate_instances(predictor: RelationPredictor, instances: Sequence[PairInstance], batch_size: int = 64) -> Report:

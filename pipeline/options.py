@@ -37,7 +37,7 @@ class RunOptions:
     stanza_dir: str | None = None
     max_pair_distance: int | None = None
     restrict_type_pairs: bool = False
-    threshold: float | None = None  # None: the model's own decision (see transforms.relations.decide)
+    threshold: float | None = None  # None: the model's own decision (see model.predictor.decide)
     cjk_words: str = "segmenter"  # how the relation model reads Chinese/Japanese: transforms/words.py
     max_doc_chars: int = 100_000
     batch_size: int = 32

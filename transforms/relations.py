@@ -22,19 +22,16 @@ from typing import Any
 
 import apache_beam as beam
 import fsspec
-import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from polyrel.model.data import Entity
-from polyrel.model.encoding import EncodedPair, Unfit
 from polyrel.model.modeling import RelationModelConfig
-from polyrel.model.predictor import PairQuery, RelationPredictor
+from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, PairCandidate, Triple
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 from polyrel.transforms.words import model_words
 
 STAGE = "relations"
-Scored = list[tuple[str, float]] | Unfit  # labels kept for a pair, or why it could not be encoded
 
 
 def local_model_dir(model_dir: str) -> str:
@@ -69,29 +66,8 @@ def to_query(pair: PairCandidate, cjk_words: str = "segmenter") -> PairQuery:
     return PairQuery(words, head, tail)
 
 
-def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | None) -> list[tuple[str, float]]:
-    """The relation labels to emit for one pair, with their probabilities.
-
-    extract mode (softmax over "no relation" + labels): the best real label; with no threshold
-    it is kept only when it beats "no relation" (the predictor's argmax decision), with a
-    threshold when its probability reaches it (0 keeps every pair's best label).
-    classify mode: every label reaching the threshold (default 0.5); a softmax classify model
-    with no threshold keeps at least its top label (it scores gold-related pairs only).
-    """
-    labels = config.output_labels
-    if config.task == "extract":
-        best = 1 + int(probs[1:].argmax())
-        keep = probs[best] > probs[0] if threshold is None else probs[best] >= threshold
-        return [(labels[best], float(probs[best]))] if keep else []
-    cut = 0.5 if threshold is None else threshold
-    kept = sorted(((labels[i], float(p)) for i, p in enumerate(probs) if p >= cut), key=lambda x: -x[1])
-    if not kept and threshold is None and config.softmax:
-        kept = [(labels[int(probs.argmax())], float(probs.max()))]
-    return kept
-
-
-class RelationModelHandler(ModelHandler[PairCandidate, Scored, RelationPredictor]):
-    """polyrel's relation model for RunInference: pair candidates in, kept labels (or Unfit) out."""
+class RelationModelHandler(ModelHandler[PairCandidate, PairPrediction, RelationPredictor]):
+    """polyrel's relation model for RunInference: pair candidates in, decided labels (or why skipped) out."""
 
     def __init__(
         self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None,
@@ -110,14 +86,8 @@ class RelationModelHandler(ModelHandler[PairCandidate, Scored, RelationPredictor
     def run_inference(
         self, batch: Sequence[PairCandidate], model: RelationPredictor, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
-        encoded = [model.encode(to_query(pair, self.cjk_words)) for pair in batch]
-        fit = [e for e in encoded if isinstance(e, EncodedPair)]
-        probs = iter(model.probabilities(fit, self.batch_size))
-        return [
-            PredictionResult(pair, e if isinstance(e, Unfit) else decide(next(probs), model.config, self.threshold),
-                             model.config.model_id)
-            for pair, e in zip(batch, encoded)
-        ]
+        predictions = model.predict([to_query(pair, self.cjk_words) for pair in batch], self.batch_size, self.threshold)
+        return [PredictionResult(pair, prediction, model.config.model_id) for pair, prediction in zip(batch, predictions)]
 
     def get_num_bytes(self, batch: Sequence[PairCandidate]) -> int:
         return sum(len(p.sentence.text.encode()) for p in batch)
@@ -139,12 +109,13 @@ def batch_by_length(keyed: tuple[tuple[int, int], Iterable[PairCandidate]], batc
 
 def to_triples(result: PredictionResult) -> Iterator[Triple | DeadLetter]:
     pair: PairCandidate = result.example
-    if isinstance(result.inference, Unfit):
-        yield dead_letter(DeadLetter(pair.sentence.doc_id, STAGE, result.inference.reason,
+    prediction: PairPrediction = result.inference
+    if prediction.skipped:
+        yield dead_letter(DeadLetter(pair.sentence.doc_id, STAGE, prediction.skipped,
                                      f"{pair.head.text} [{pair.head.start}, {pair.head.end}) → "
                                      f"{pair.tail.text} [{pair.tail.start}, {pair.tail.end})"))
         return
-    for label, score in result.inference:
+    for label, score in prediction.labels:
         count("relations")
         yield Triple(pair, label, score)
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from polyrel.cli import main
-from polyrel.model.cli import add_parser
 from polyrel.model.data import AnnotatedSentence, Entity, Relation, write_jsonl
 from polyrel.model.predictor import RelationPredictor
 from polyrel.model.relation_training import (
@@ -94,8 +93,9 @@ def test_cli_train_evaluate_predict(tiny_bert_dir, tmp_path, capsys):
     assert main(["predict", "--model", str(model_dir), "--input", str(data), "--output", str(out), "--threshold", "0"]) == 0
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert len(rows) == 20
-    for row in rows:
-        assert all(set(r) == {"head", "tail", "label", "score"} and r["head"] != r["tail"] for r in row["relations"])
+    for row in rows:  # threshold 0: every ordered pair of the three entities gets its best label
+        assert sorted((r["head"], r["tail"]) for r in row["relations"]) == [(h, t) for h in range(3) for t in range(3) if h != t]
+        assert all(set(r) == {"head", "tail", "label", "score"} and r["label"] != "no_relation" for r in row["relations"])
 
 
 def test_cli_train_resumes_an_interrupted_run(tiny_bert_dir, tmp_path, monkeypatch, capsys):

@@ -1,11 +1,9 @@
-import numpy as np
 import pytest
 
 from polyrel.schemas.records import DeadLetter, Document, EntityMention, PairCandidate, Triple
 from polyrel.transforms.relations import (
     RelationModelHandler,
     batch_by_length,
-    decide,
     length_bucket,
     load_config,
     to_query,
@@ -33,34 +31,6 @@ PAIRS = [
 ]
 
 
-class Config:
-    output_labels = ("no_relation", "a", "b")
-    task = "extract"
-
-
-def test_decide_extract_and_classify():
-    probs = np.array([0.5, 0.3, 0.2])
-    assert decide(probs, Config, None) == []
-    assert decide(probs, Config, 0.0) == [("a", pytest.approx(0.3))]
-    assert decide(probs, Config, 0.25) == [("a", pytest.approx(0.3))]
-    assert decide(probs, Config, 0.35) == []
-    assert decide(np.array([0.2, 0.3, 0.5]), Config, None) == [("b", pytest.approx(0.5))]
-
-    class Classify:
-        output_labels = ("a", "b", "c")
-        task = "classify"
-        softmax = False
-
-    assert decide(np.array([0.6, 0.1, 0.9]), Classify, None) == [("c", pytest.approx(0.9)), ("a", pytest.approx(0.6))]
-    assert decide(np.array([0.3, 0.3, 0.4]), Classify, None) == []
-
-    class SoftmaxClassify(Classify):
-        softmax = True
-
-    assert decide(np.array([0.3, 0.3, 0.4]), SoftmaxClassify, None) == [("c", pytest.approx(0.4))]
-    assert decide(np.array([0.3, 0.3, 0.4]), SoftmaxClassify, 0.5) == []
-
-
 def test_batches_group_similar_lengths():
     keyed = ((3, 0), [PAIRS[3], PAIRS[2], PAIRS[0], PAIRS[1]])
     batches = list(batch_by_length(keyed, 3))
@@ -76,12 +46,12 @@ def test_handler_agrees_with_predictor(tiny_relation_model_dir):
     direct = model.predict([to_query(p) for p in PAIRS])
     results = list(handler.run_inference(PAIRS, model))
     assert [r.example for r in results] == PAIRS
-    assert [[label for label, _ in r.inference] for r in results] == [[d.label] if d.label else [] for d in direct]
-    for r, d in zip(results, direct):
-        if d.label:
-            assert r.inference[0][1] == pytest.approx(d.score, abs=1e-5)
+    triples = [[(t.label, t.score) for t in to_triples(r)] for r in results]
+    assert [[label for label, _ in labels] for labels in triples] == [[label for label, _ in d.labels] for d in direct]
+    for labels, d in zip(triples, direct):
+        assert [score for _, score in labels] == pytest.approx([score for _, score in d.labels], abs=1e-5)
     forced = RelationModelHandler(str(tiny_relation_model_dir), threshold=0.0, batch_size=2, device="cpu")
-    assert all(len(r.inference) == 1 for r in forced.run_inference(PAIRS, model))
+    assert all(len(list(to_triples(r))) == 1 for r in forced.run_inference(PAIRS, model))
 
 
 def test_pairs_too_long_for_the_model_are_dead_letters(tiny_relation_model_dir):

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from polyrel.model.encoding import WORD_JOININGS
 from polyrel.model.markers import MARKER_SCHEMES
 from polyrel.model.pooling import POOLINGS
 
@@ -25,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--classify-output", choices=("sigmoid", "softmax"), default="softmax",
                        help="classify mode: a softmax over labels, as the CrossRE baseline (default), or one sigmoid"
                        " per label (collapsed to the majority label on CrossRE's smaller domains)")
+    train.add_argument("--word-joining", choices=WORD_JOININGS, default="as_written",
+                       help="Chinese/Japanese/Thai words read as written, without a word-start piece between them"
+                       " (default), or spaced, as models before this option were trained")
     train.add_argument("--max-length", type=int, default=256)
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (paper: 2e-5 base, 1e-5 large)")
@@ -84,7 +88,7 @@ def run_train(args: argparse.Namespace) -> int:
     model, tokenizer = initialise_model(
         args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
         adapter=AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r is not None else None,
-        classify_output=args.classify_output,
+        classify_output=args.classify_output, word_joining=args.word_joining,
     )
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,

@@ -22,6 +22,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
+from polyrel.model.encoding import WORD_JOININGS, PairEncoder, WordJoining
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
 
@@ -39,6 +40,7 @@ class RelationModelConfig(EncoderModelConfig):
     pooling: str = "emp"
     task: Literal["extract", "classify"] = "extract"
     classify_output: Literal["sigmoid", "softmax"] = "sigmoid"  # the default reads older directories as trained
+    word_joining: WordJoining = "spaced"  # how CJK words meet their pieces (encoding.PairEncoder); older directories: spaced
     max_length: int = 256
     type_pairs: tuple[tuple[str, str], ...] = ()
     type_embedding_dim: int = 32
@@ -49,6 +51,8 @@ class RelationModelConfig(EncoderModelConfig):
             raise ValueError(f"unknown task {self.task!r}; choose from {TASKS}")
         if self.classify_output not in CLASSIFY_OUTPUTS:
             raise ValueError(f"unknown classify_output {self.classify_output!r}; choose from {CLASSIFY_OUTPUTS}")
+        if self.word_joining not in WORD_JOININGS:
+            raise ValueError(f"unknown word_joining {self.word_joining!r}; choose from {WORD_JOININGS}")
         self.labels = tuple(self.labels)
         self.entity_types = tuple(self.entity_types)
         self.type_pairs = tuple(tuple(p) for p in self.type_pairs)  # type: ignore[misc]
@@ -68,6 +72,10 @@ class RelationModelConfig(EncoderModelConfig):
 
     def marker_inventory(self) -> MarkerInventory:
         return MarkerInventory(self.markers, self.entity_types)
+
+    def pair_encoder(self, tokenizer: PreTrainedTokenizerBase) -> PairEncoder:
+        """The encoder of (sentence, head, tail) inputs this model was trained on."""
+        return PairEncoder(tokenizer, self.marker_inventory(), self.max_length, word_joining=self.word_joining)
 
 
 class RelationModel(EncoderModel):

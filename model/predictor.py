@@ -75,7 +75,7 @@ class RelationPredictor:
     def load(cls, model_dir: str | Path, device: str | None = None) -> RelationPredictor:
         model, tokenizer = RelationModel.from_pretrained(model_dir)
         config = model.config
-        encoder = PairEncoder(tokenizer, config.marker_inventory(), config.max_length)
+        encoder = config.pair_encoder(tokenizer)
         return cls(model, encoder, device or default_device())
 
     @property

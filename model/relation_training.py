@@ -53,7 +53,7 @@ def initialise_model(
     encoder: str, labels: Sequence[str], entity_types: Sequence[str], markers: str = "etm",
     pooling: str = "emp", task: str = "extract", max_length: int = 256,
     type_pairs: Sequence[tuple[str, str]] = (), seed: int = 13, model_id: str = "",
-    adapter: AdapterConfig | None = None, classify_output: str = "softmax",
+    adapter: AdapterConfig | None = None, classify_output: str = "softmax", word_joining: str = "as_written",
 ) -> tuple[RelationModel, PreTrainedTokenizerBase]:
     """A new relation model on a pretrained encoder, with the marker tokens added;
     with `adapter`, the encoder stays frozen under LoRA and the model saves compact."""
@@ -66,7 +66,7 @@ def initialise_model(
     config = RelationModelConfig(
         encoder=encoder, labels=tuple(labels), entity_types=tuple(entity_types), markers=markers,  # type: ignore[arg-type]
         pooling=pooling, task=task, max_length=min(max_length, tokenizer.model_max_length),  # type: ignore[arg-type]
-        classify_output=classify_output,  # type: ignore[arg-type]
+        classify_output=classify_output, word_joining=word_joining,  # type: ignore[arg-type]
         type_pairs=tuple(type_pairs), model_id=model_id or f"polyrel-{markers}-{pooling}-{Path(encoder).name}",
     )
     add_markers(backbone, tokenizer, config.marker_inventory())
@@ -149,7 +149,7 @@ class RelationTask:
         training = training or TrainingConfig()
         self.model = model
         self.config = model.config
-        self.encoder = PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
+        self.encoder = model.config.pair_encoder(tokenizer)
         instances = build_instances(train, self.encoder, self.config.task)
         self.skipped = Counter(i.unfit for i in instances if i.unfit)
         if self.skipped:

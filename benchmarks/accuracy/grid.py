@@ -38,6 +38,7 @@ class Profile:
     dev_sentences: int | None = 400  # early stopping on a fixed subset: the full dev set is 67k pairs
     sentence_limit: int | None = None  # smoke tests only
     classify_output: str = "sigmoid"  # classify cells: one sigmoid per label, or a softmax (CrossRE's baseline)
+    word_joining: str = "spaced"  # how Chinese/Japanese words meet their sub-tokens (model.encoding.PairEncoder)
 
 
 PROFILES: dict[str, Profile] = {

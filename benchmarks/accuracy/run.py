@@ -98,7 +98,7 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, thre
     labels, types, pairs = collect_inventory(train)
     model, tokenizer = initialise_model(encoder, labels, types, cell.markers, cell.pooling, cell.task,
                                         profile.max_length, pairs, cell.seed, model_id=cell.id,
-                                        classify_output=profile.classify_output)
+                                        classify_output=profile.classify_output, word_joining=profile.word_joining)
     config = TrainingConfig(
         epochs=profile.epochs, learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
         batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,

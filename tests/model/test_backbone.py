@@ -28,16 +28,10 @@ def compact(tmp_path):
             if "lora_B" in name:
                 param.normal_(0, 0.5)
     model.eval()
-    expected = RelationPredictor(model, _encoder(model, tokenizer), "cpu")
+    expected = RelationPredictor(model, model.config.pair_encoder(tokenizer), "cpu")
     directory = tmp_path / "compact"
     model.save_pretrained(directory, tokenizer)
     return base, directory, expected.probabilities([expected.encode(QUERY)])
-
-
-def _encoder(model, tokenizer):
-    from polyrel.model.encoding import PairEncoder
-
-    return PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
 
 
 def test_compact_directory_is_small_and_reloads_identically(compact):

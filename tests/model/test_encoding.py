@@ -58,3 +58,38 @@ def test_missing_markers_in_tokenizer_rejected(tiny_bert_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
     with pytest.raises(ValueError, match="lacks marker tokens"):
         PairEncoder(tokenizer, MarkerInventory("um", ()), 32)
+
+
+def unigram_tokenizer(pieces):
+    """An XLM-R style metaspace tokenizer over exactly these pieces (longer pieces preferred)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import XLMRobertaTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = [(s, 0.0) for s in specials] + [(p, -1.0 / len(p)) for p in pieces]
+    backend = Tokenizer(models.Unigram(vocab, unk_id=3))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    return XLMRobertaTokenizerFast(tokenizer_object=backend)
+
+
+@pytest.mark.parametrize("joining", ["spaced", "as_written"])
+def test_words_written_together_lose_the_word_start_piece_as_written(joining):
+    tokenizer = unigram_tokenizer(["▁", "▁任正非", "▁深圳", "深圳", "在", "华", "为", "。", "▁sony", "▁works"])
+    markers = MarkerInventory("etm", ("person", "location"))
+    tokenizer.add_special_tokens({"additional_special_tokens": markers.tokens})
+    encoder = PairEncoder(tokenizer, markers, 64, word_joining=joining)
+    words = ("任正非", "在", "深圳", "华为", "。", "sony", "works")
+    pieces = [tokenizer.convert_ids_to_tokens(p) for p in encoder.word_pieces(words)]
+    if joining == "spaced":
+        assert pieces == [["▁任正非"], ["▁", "在"], ["▁深圳"], ["▁", "华", "为"], ["▁", "。"], ["▁sony"], ["▁works"]]
+    else:  # the first word and words after a Latin one keep theirs; "▁深圳" reads as "深圳"
+        assert pieces == [["▁任正非"], ["在"], ["深圳"], ["华", "为"], ["。"], ["▁sony"], ["▁works"]]
+    pair = encoder.encode(words, Entity(0, 1, "person"), Entity(2, 3, "location"))
+    tokens = tokenizer.convert_ids_to_tokens(list(pair.input_ids))
+    assert tokens[pair.tail_span[0]] == tokens[pair.tail_span[1]] == "[LOCATION]"
+    assert tokens[pair.tail_span[0] + 1: pair.tail_span[1]] == pieces[2]
+
+
+def test_unknown_word_joining_is_refused(tiny_bert_dir):
+    with pytest.raises(ValueError, match="word_joining"):
+        PairEncoder(AutoTokenizer.from_pretrained(tiny_bert_dir), MarkerInventory("um", ()), 32, word_joining="glued")

@@ -25,7 +25,7 @@ def test_save_load_gives_identical_logits(family, markers, pooling, task, reques
         markers, pooling, task, max_length=32, seed=1,
     )
     model.eval()
-    before = RelationPredictor(model, _encoder(model, tokenizer), "cpu")
+    before = RelationPredictor(model, model.config.pair_encoder(tokenizer), "cpu")
     expected = before.probabilities([before.encode(q) for q in QUERIES])
     model.save_pretrained(tmp_path, tokenizer)
     loaded = RelationPredictor.load(tmp_path, device="cpu")
@@ -34,10 +34,13 @@ def test_save_load_gives_identical_logits(family, markers, pooling, task, reques
     assert loaded.encoder.markers.unseen_types == ({"spaceship": 1} if markers == "etm" else {})
 
 
-def _encoder(model, tokenizer):
-    from polyrel.model.encoding import PairEncoder
-
-    return PairEncoder(tokenizer, model.config.marker_inventory(), model.config.max_length)
+def test_new_models_read_cjk_as_written_and_older_directories_load_as_trained(tiny_relation_model_dir, tmp_path):
+    assert RelationPredictor.load(tiny_relation_model_dir, device="cpu").encoder.word_joining == "as_written"
+    older = shutil.copytree(tiny_relation_model_dir, tmp_path / "m")
+    config = json.loads((older / "config.json").read_text())
+    del config["word_joining"]
+    (older / "config.json").write_text(json.dumps(config))
+    assert RelationPredictor.load(older, device="cpu").encoder.word_joining == "spaced"
 
 
 def test_missing_tokenizer_refused(tiny_relation_model_dir, tmp_path):

@@ -1,0 +1,94 @@
+"""Should Chinese and Japanese words reach the encoder spaced or as written?
+
+`PairEncoder` sub-tokenises word by word, so every word gets SentencePiece's word-start piece
+"▁" as if spaces separated the words (`spaced`, how the grid's models were trained). Running
+Chinese or Japanese text has no spaces, and the encoder was pretrained on it that way; `as_written`
+drops the word-start piece between two words written flush together. This benchmark scores one
+relation model on Multi-CrossRE test sentences (gold entities, every ordered pair, extract mode)
+both ways in the same run, for the dataset's words (what evaluation reads) and the pipeline's
+segmenter words (`benchmarks/cjk_words.py`), and reports F1, sub-tokens per pair and seconds.
+
+    python -m benchmarks.cjk_joining --data ../shared/data/crossre --sentences 150 --model DIR
+
+Writes the results, the as_written ÷ spaced ratios and the command to
+`benchmarks/results/cjk_joining.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.cjk_words import SCHEMES, pairs
+from polyrel.model.data import read_corpus, sample
+from polyrel.model.encoding import WORD_JOININGS, EncodedPair, PairEncoder
+from polyrel.model.metrics import score
+from polyrel.model.predictor import RelationPredictor
+from polyrel.pipeline import defaults
+
+RESULTS = Path(__file__).resolve().parent / "results" / "cjk_joining.json"
+COMPARED = ("dataset", "segmenter")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="Multi-CrossRE folder (one sub-folder per language)")
+    parser.add_argument("--languages", nargs="+", default=["chinese", "japanese"])
+    parser.add_argument("--model", default=None, help="relation model directory (default: the shipped one)")
+    parser.add_argument("--sentences", type=int, default=150, help="test sentences sampled per language")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    predictor = RelationPredictor.load(args.model or defaults.default_model_dir())
+    config = predictor.config
+    out: dict[str, object] = {
+        "command": "python -m benchmarks.cjk_joining " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "model": args.model or "shipped relation-e5-small", "model_trained_with": config.word_joining,
+        "machine": platform.node(), "device": predictor.device, "sentences_per_language": args.sentences,
+        "languages": {},
+    }
+    for language in args.languages:
+        files = sorted(str(p) for p in (args.data / language).glob("*-test.json.gz"))
+        sentences = [s for s in sample(read_corpus(files).sentences, args.sentences) if s.text]
+        candidates = list(pairs(sentences))
+        gold = [g for *_, g in candidates]
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for scheme in COMPARED:
+            queries = [SCHEMES[scheme](s, h, t) for s, h, t, _ in candidates]
+            results[scheme] = {}
+            for joining in WORD_JOININGS:
+                predictor.encoder = PairEncoder(predictor.encoder.tokenizer, config.marker_inventory(), config.max_length,
+                                                word_joining=joining)  # type: ignore[arg-type]
+                started = time.perf_counter()
+                predictions = predictor.predict(queries, batch_size=64)
+                seconds = time.perf_counter() - started
+                report = score(gold, [frozenset(label for label, _ in p.labels) for p in predictions], config.labels)
+                lengths = [len(e.input_ids) for e in map(predictor.encode, queries) if isinstance(e, EncodedPair)]
+                results[scheme][joining] = {
+                    "micro_f1": report.micro_f1, "macro_f1": report.macro_f1,
+                    "skipped": sum(p.skipped is not None for p in predictions),
+                    "subtokens_per_pair": round(sum(lengths) / max(len(lengths), 1), 1), "seconds": round(seconds, 1),
+                }
+                print(f"{language} {scheme} {joining}: micro-F1 {100 * report.micro_f1:.1f}, macro-F1"
+                      f" {100 * report.macro_f1:.1f}, {results[scheme][joining]['subtokens_per_pair']} sub-tokens per pair,"
+                      f" {seconds:.0f} s ({len(candidates)} pairs)", flush=True)
+            spaced, written = results[scheme]["spaced"], results[scheme]["as_written"]
+            results[scheme]["as_written_over_spaced"] = {
+                "micro_f1": round(written["micro_f1"] / spaced["micro_f1"], 3) if spaced["micro_f1"] else None,
+                "seconds": round(written["seconds"] / spaced["seconds"], 3) if spaced["seconds"] else None,
+            }
+        out["languages"][language] = {  # type: ignore[index]
+            "sentences": len(sentences), "pairs": len(candidates), "gold_relations": sum(bool(g) for g in gold),
+            "schemes": results,
+        }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -85,8 +85,9 @@ class PairEncoder:
         self.markers = markers
         self.max_length = max_length
         self.word_joining = word_joining
-        self._word_start = tokenizer.convert_tokens_to_ids(WORD_START) if WORD_START in tokenizer.get_vocab() else None
-        missing = [m for m in markers.tokens if m not in tokenizer.get_vocab()]
+        vocab = tokenizer.get_vocab()
+        self._word_start = vocab.get(WORD_START)  # None for tokenizers without one (WordPiece): nothing to drop
+        missing = [m for m in markers.tokens if m not in vocab]
         if missing:
             raise ValueError(f"tokenizer lacks marker tokens {missing[:5]}; add them before encoding")
         self._marker_ids = {m: tokenizer.convert_tokens_to_ids(m) for m in markers.tokens}

@@ -81,7 +81,7 @@ def strongest_query(label: str, limit: int) -> str:
     return STRONGEST % {"label": _literal(label), "limit": limit}
 
 
-_NUMERIC: dict[str, type[int] | type[float]] = {v.XSD + t: int for t in ("integer", "int", "long", "short", "nonNegativeInteger")}
+_NUMERIC: dict[str, type[int | float]] = {v.XSD + t: int for t in ("integer", "int", "long", "short", "nonNegativeInteger")}
 _NUMERIC.update({v.XSD + t: float for t in ("double", "float", "decimal")})
 
 

@@ -190,7 +190,7 @@ class RelationTask:
             return self.instances
         positives = [i for i in self.instances if i.gold]
         negatives = [i for i in self.instances if not i.gold]
-        keep = min(len(negatives), int(round(self.neg_ratio * max(len(positives), 1))))
+        keep = min(len(negatives), round(self.neg_ratio * max(len(positives), 1)))
         return positives + rng.sample(negatives, keep)
 
     def length(self, item: PairInstance) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 
 import regex
 
@@ -125,7 +126,7 @@ def split_sentences(text: str, lang: str = "und") -> list[tuple[int, int]]:
     """Sentence character spans `[start, end)`, whitespace trimmed, in order."""
     cuts = sorted({0, *_boundaries(text, lang), len(text)})
     spans = []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in pairwise(cuts):
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():

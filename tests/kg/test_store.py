@@ -42,7 +42,7 @@ def test_vocabulary_iris_are_stable_and_canonical() -> None:
 
 def test_every_statement_carries_its_provenance(tmp_path: Path) -> None:
     store = fresh(corpus(), tmp_path, "a")
-    cols, rows = queries.run(store, """
+    _, rows = queries.run(store, """
         SELECT DISTINCT ?id ?relation ?score ?model ?run ?docid ?index ?lang ?head ?tail WHERE {
           ?st a pr:RelationStatement ; pr:tripleId ?id ; pr:relation ?relation ; pr:score ?score ;
               pr:model ?model ; pr:run ?run ; pr:document ?d ; pr:sentence ?s ; pr:lang ?lang ;

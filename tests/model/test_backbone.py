@@ -51,7 +51,7 @@ def test_missing_base_encoder_refused_with_instructions(compact):
 
 
 def test_mismatched_base_encoder_refused(compact, tmp_path):
-    base, directory, _ = compact
+    _, directory, _ = compact
     config = json.loads((directory / "config.json").read_text())
     other = tiny_bert(tmp_path / "other", words=("completely", "different", "vocabulary"))
     config["encoder"] = str(other)

@@ -9,6 +9,7 @@ callers count it rather than cutting an entity silently.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +30,36 @@ WORD_JOININGS: tuple[str, ...] = ("spaced", "as_written")
 def written_together(previous: str, word: str) -> bool:
     """Whether running text has no space between two words: both touch in an unspaced script (Han, kana, Thai, …)."""
     return bool(previous and word and UNSPACED.match(previous[-1]) and UNSPACED.match(word[0]))
+
+
+class AsWritten:
+    """Takes the word-start piece off each word written flush against the previous one.
+
+    Word-by-word sub-tokenisation gives every word SentencePiece's "▁" as if spaces separated
+    the words; Chinese, Japanese or Thai text has none, and the encoder was pretrained on it so.
+    A lone "▁" is dropped and "▁深" becomes "深" where the vocabulary has it. Tokenizers without
+    a word-start piece (WordPiece) are left as they are.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.tokenizer = tokenizer
+        self.word_start = tokenizer.get_vocab().get(WORD_START)
+
+    def __call__(self, words: Sequence[str], pieces: list[list[int]]) -> list[list[int]]:
+        if self.word_start is None:
+            return pieces
+        return [self._unstarted(ids) if i and written_together(words[i - 1], words[i]) else ids
+                for i, ids in enumerate(pieces)]
+
+    def _unstarted(self, ids: list[int]) -> list[int]:
+        if len(ids) > 1 and ids[0] == self.word_start:
+            return ids[1:]
+        first = self.tokenizer.convert_ids_to_tokens(ids[0]) if ids else ""
+        if first.startswith(WORD_START) and len(first) > 1:
+            bare = self.tokenizer.convert_tokens_to_ids(first[1:])
+            if bare != self.tokenizer.unk_token_id:
+                return [bare, *ids[1:]]
+        return ids
 
 
 @dataclass(frozen=True)
@@ -67,12 +98,10 @@ def window(length: int, lo: int, hi: int, budget: int) -> tuple[int, int] | None
 class PairEncoder:
     """Encodes entity pairs for one tokenizer, marker inventory and maximum length.
 
-    Words are sub-tokenised one by one (so entity markers fall between words), which gives every
-    word a word-start piece as if spaces separated them. With `word_joining="as_written"` a word
-    that running text writes flush against the previous one (Chinese, Japanese, Thai …) loses
-    that piece, so the encoder reads CJK as it was pretrained on: without it, about 40 % of a
-    Chinese or Japanese sentence's sub-tokens are lone "▁" pieces. `spaced` is how earlier
-    models were trained.
+    Words are sub-tokenised one by one, so entity markers fall between words. `word_joining`
+    "as_written" reads words written flush together without word-start pieces (`AsWritten`;
+    "spaced", how earlier models were trained, leaves about 40 % of a Chinese or Japanese
+    sentence's sub-tokens lone "▁" pieces).
     """
 
     def __init__(
@@ -85,9 +114,8 @@ class PairEncoder:
         self.markers = markers
         self.max_length = max_length
         self.word_joining = word_joining
-        vocab = tokenizer.get_vocab()
-        self._word_start = vocab.get(WORD_START)  # None for tokenizers without one (WordPiece): nothing to drop
-        missing = [m for m in markers.tokens if m not in vocab]
+        self._as_written = AsWritten(tokenizer) if word_joining == "as_written" else None
+        missing = [m for m in markers.tokens if m not in tokenizer.get_vocab()]
         if missing:
             raise ValueError(f"tokenizer lacks marker tokens {missing[:5]}; add them before encoding")
         self._marker_ids = {m: tokenizer.convert_tokens_to_ids(m) for m in markers.tokens}
@@ -111,25 +139,12 @@ class PairEncoder:
         for token_id, word_id in zip(encoding["input_ids"], encoding.word_ids()):
             if word_id is not None:
                 pieces[word_id].append(token_id)
-        if self.word_joining == "as_written" and self._word_start is not None:
-            for i in range(1, len(words)):
-                if written_together(words[i - 1], words[i]):
-                    pieces[i] = self._unstarted(pieces[i])
+        if self._as_written is not None:
+            pieces = self._as_written(words, pieces)
         self._words[words] = pieces
         if len(self._words) > self._cache_size:
             self._words.popitem(last=False)
         return pieces
-
-    def _unstarted(self, ids: list[int]) -> list[int]:
-        """A word's pieces as they read mid-word: a lone "▁" dropped, "▁深" read as "深" where the vocabulary has it."""
-        if len(ids) > 1 and ids[0] == self._word_start:
-            return ids[1:]
-        first = self.tokenizer.convert_ids_to_tokens(ids[0])
-        if first.startswith(WORD_START) and len(first) > 1:
-            bare = self.tokenizer.convert_tokens_to_ids(first[1:])
-            if bare != self.tokenizer.unk_token_id:
-                return [bare, *ids[1:]]
-        return ids
 
     def encode(self, words: tuple[str, ...], head: Entity, tail: Entity) -> EncodedPair | Unfit:
         pieces = self.word_pieces(words)

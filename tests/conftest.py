@@ -73,6 +73,15 @@ def tiny_xlmr(directory: Path, words: tuple[str, ...] = tuple(WORDS)) -> Path:
     return directory
 
 
+def unigram_tokenizer(pieces: list[str]) -> XLMRobertaTokenizerFast:
+    """An XLM-R style metaspace tokenizer over exactly these pieces (longer pieces preferred)."""
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = [(s, 0.0) for s in specials] + [(p, -1.0 / len(p)) for p in pieces]
+    backend = Tokenizer(models.Unigram(vocab, unk_id=3))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    return XLMRobertaTokenizerFast(tokenizer_object=backend)
+
+
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

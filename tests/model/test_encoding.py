@@ -4,6 +4,7 @@ from transformers import AutoTokenizer
 from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, window
 from polyrel.model.markers import MarkerInventory
+from tests.conftest import unigram_tokenizer
 
 TYPES = ("person", "location")
 
@@ -58,18 +59,6 @@ def test_missing_markers_in_tokenizer_rejected(tiny_bert_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
     with pytest.raises(ValueError, match="lacks marker tokens"):
         PairEncoder(tokenizer, MarkerInventory("um", ()), 32)
-
-
-def unigram_tokenizer(pieces):
-    """An XLM-R style metaspace tokenizer over exactly these pieces (longer pieces preferred)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import XLMRobertaTokenizerFast
-
-    specials = ["<s>", "<pad>", "</s>", "<unk>"]
-    vocab = [(s, 0.0) for s in specials] + [(p, -1.0 / len(p)) for p in pieces]
-    backend = Tokenizer(models.Unigram(vocab, unk_id=3))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    return XLMRobertaTokenizerFast(tokenizer_object=backend)
 
 
 @pytest.mark.parametrize("joining", ["spaced", "as_written"])

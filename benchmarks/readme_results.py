@@ -85,8 +85,7 @@ def section() -> str:
                   f" micro-F1 on {data['sentences_per_language']} sampled test sentences per language): " + "; ".join(parts)
                   + f". Segmenter words ÷ single characters, micro-F1: {ratios or '—'}. The pipeline reads segmenter words"
                   " by default (`--cjk-words`)."]
-    joining = RESULTS / "cjk_joining.json"
-    if joining.is_file():
+    for joining in sorted(RESULTS.glob("cjk_joining*.json")):  # one file per model measured
         data = json.loads(joining.read_text())
         parts = []
         for language, entry in data["languages"].items():
@@ -95,7 +94,7 @@ def section() -> str:
                 parts.append(f"{language} {scheme} words: micro-F1 {pct(spaced['micro_f1'])} spaced →"
                              f" {pct(written['micro_f1'])} as written ({ratio['micro_f1']}×), sub-tokens per pair"
                              f" {spaced['subtokens_per_pair']} → {written['subtokens_per_pair']}, time {ratio['seconds']}×")
-        lines += ["", f"**Chinese/Japanese words spaced or as written** (`{data['command']}`, model trained"
+        lines += ["", f"**Chinese/Japanese words spaced or as written** (`{data['command']}`, {data['model']}, trained"
                   f" {data['model_trained_with']}, {data['device']}, {data['sentences_per_language']} sampled test sentences"
                   f" per language, both in the same run): " + "; ".join(parts) + "."]
     fidelity = RESULTS / "encoder_fidelity.json"

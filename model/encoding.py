@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import regex
 import torch
@@ -54,9 +54,9 @@ class AsWritten:
     def _unstarted(self, ids: list[int]) -> list[int]:
         if len(ids) > 1 and ids[0] == self.word_start:
             return ids[1:]
-        first = self.tokenizer.convert_ids_to_tokens(ids[0]) if ids else ""
+        first = cast(str, self.tokenizer.convert_ids_to_tokens(ids[0])) if ids else ""
         if first.startswith(WORD_START) and len(first) > 1:
-            bare = self.tokenizer.convert_tokens_to_ids(first[1:])
+            bare = cast(int, self.tokenizer.convert_tokens_to_ids(first[1:]))
             if bare != self.tokenizer.unk_token_id:
                 return [bare, *ids[1:]]
         return ids

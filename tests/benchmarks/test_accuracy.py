@@ -42,6 +42,8 @@ def test_grid_caches_cells_and_scores_late_test_languages(tiny_xlmr_dir: Path, t
     record = json.loads(cell.read_text())
     assert record["cell"]["markers"] == "etm" and record["cell"]["pooling"] == "emp"
     assert record["profile"]["name"] == "smoke" and record["train_pairs"] > 0 and record["history"]
+    model_config = json.loads((tmp_path / "models" / cell.stem / "config.json").read_text())
+    assert model_config["word_joining"] == record["profile"]["word_joining"] == "spaced"  # as the profile says
     assert sorted(record["evaluations"]) == ["en"]
     assert 0.0 <= record["evaluations"]["en"]["micro_f1"] <= 1.0
     assert json.loads((tmp_path / "results" / "cells" / "variants__um-ss__extract__en__all__smoke__s1.json")

@@ -16,7 +16,6 @@ Writes the results, the as_written ÷ spaced ratios and the command to
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import shlex
@@ -24,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.cjk_words import SCHEMES, pairs
+from benchmarks.cjk_words import SCHEMES, pairs, sample_arguments
 from polyrel.model.data import read_corpus, sample
 from polyrel.model.encoding import WORD_JOININGS, EncodedPair, PairEncoder
 from polyrel.model.metrics import score
@@ -36,13 +35,7 @@ COMPARED = ("dataset", "segmenter")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="Multi-CrossRE folder (one sub-folder per language)")
-    parser.add_argument("--languages", nargs="+", default=["chinese", "japanese"])
-    parser.add_argument("--model", default=None, help="relation model directory (default: the shipped one)")
-    parser.add_argument("--sentences", type=int, default=150, help="test sentences sampled per language")
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = sample_arguments(__doc__, RESULTS).parse_args(argv)
     predictor = RelationPredictor.load(args.model or defaults.default_model_dir())
     config = predictor.config
     out: dict[str, object] = {

@@ -94,14 +94,19 @@ def pairs(sentences: list[AnnotatedSentence]) -> Iterator[tuple[AnnotatedSentenc
                     yield sentence, head, tail, gold.get((h, t), frozenset())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def sample_arguments(doc: str | None, results: Path) -> argparse.ArgumentParser:
+    """The options the CJK benchmarks share: data, languages, model, sample size, results file."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="Multi-CrossRE folder (one sub-folder per language)")
     parser.add_argument("--languages", nargs="+", default=["chinese", "japanese"])
     parser.add_argument("--model", default=None, help="relation model directory (default: the shipped one)")
     parser.add_argument("--sentences", type=int, default=150, help="test sentences sampled per language")
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    parser.add_argument("--results", type=Path, default=results)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sample_arguments(__doc__, RESULTS).parse_args(argv)
     model_dir = args.model or defaults.default_model_dir()
     predictor = RelationPredictor.load(model_dir)
     labels = predictor.config.labels

@@ -100,8 +100,8 @@ class PairEncoder:
 
     Words are sub-tokenised one by one, so entity markers fall between words. `word_joining`
     "as_written" reads words written flush together without word-start pieces (`AsWritten`;
-    "spaced", how earlier models were trained, leaves about 40 % of a Chinese or Japanese
-    sentence's sub-tokens lone "▁" pieces).
+    "spaced", how earlier models were trained, gives Chinese and Japanese pairs about a third more
+    sub-tokens, many of them lone "▁" pieces; `benchmarks/cjk_joining.py`).
     """
 
     def __init__(

@@ -16,6 +16,7 @@ Writes the results, the as_written ÷ spaced ratios and the command to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import shlex
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.cjk_words import SCHEMES, pairs, sample_arguments
 from polyrel.model.data import read_corpus, sample
-from polyrel.model.encoding import WORD_JOININGS, EncodedPair, PairEncoder
+from polyrel.model.encoding import WORD_JOININGS, EncodedPair
 from polyrel.model.metrics import score
 from polyrel.model.predictor import RelationPredictor
 from polyrel.pipeline import defaults
@@ -54,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             queries = [SCHEMES[scheme](s, h, t) for s, h, t, _ in candidates]
             results[scheme] = {}
             for joining in WORD_JOININGS:
-                predictor.encoder = PairEncoder(predictor.encoder.tokenizer, config.marker_inventory(), config.max_length,
-                                                word_joining=joining)  # type: ignore[arg-type]
+                predictor.encoder = dataclasses.replace(config, word_joining=joining).pair_encoder(  # type: ignore[arg-type]
+                    predictor.encoder.tokenizer)
                 started = time.perf_counter()
                 predictions = predictor.predict(queries, batch_size=64)
                 seconds = time.perf_counter() - started

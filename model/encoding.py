@@ -184,22 +184,30 @@ class PairEncoder:
         )
 
 
-def collate(pairs: list[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded tensors for a batch; the spans index into each row unchanged."""
-    width = max(len(p.input_ids) for p in pairs)
-    input_ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(pairs), width), dtype=torch.long)
-    for row, pair in enumerate(pairs):
-        input_ids[row, : len(pair.input_ids)] = torch.tensor(pair.input_ids)
-        attention_mask[row, : len(pair.input_ids)] = 1
+def pad(sequences: Sequence[tuple[int, ...]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded input ids and their attention mask."""
+    width = max(len(s) for s in sequences)
+    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence)
+        attention_mask[row, : len(sequence)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def pair_positions(pairs: Sequence[EncodedPair]) -> dict[str, torch.Tensor]:
+    """Marker spans and entity types of a batch, the pooler's inputs besides the hidden states."""
     return {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
         "head_span": torch.tensor([p.head_span for p in pairs]),
         "tail_span": torch.tensor([p.tail_span for p in pairs]),
         "head_type": torch.tensor([p.head_type for p in pairs]),
         "tail_type": torch.tensor([p.tail_type for p in pairs]),
     }
+
+
+def collate(pairs: Sequence[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded tensors for a batch; the spans index into each row unchanged."""
+    return pad([p.input_ids for p in pairs], pad_id) | pair_positions(pairs)
 
 
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:

@@ -13,6 +13,7 @@ labels as the CrossRE baseline trains, decoded to the top label plus any other a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,7 +23,15 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
-from polyrel.model.encoding import WORD_JOININGS, PairEncoder, WordJoining
+from polyrel.model.encoding import (
+    WORD_JOININGS,
+    EncodedPair,
+    PairEncoder,
+    WordJoining,
+    length_batches,
+    pad,
+    pair_positions,
+)
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
 
@@ -95,6 +104,28 @@ class RelationModel(EncoderModel):
         """The pooled vector the classifier reads."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.pooler(hidden, head_span, tail_span, head_type, tail_type)
+
+    def summaries(
+        self, pairs: Sequence[EncodedPair], batch_size: int, pad_id: int,
+    ) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """Pooled vectors of `pairs`, batch by batch, with the indices of the pairs they belong to.
+
+        Pairs with identical inputs share one encoder pass. With type markers the same marker
+        wraps an entity whether it is head or tail, so (a, b) and (b, a) are one sequence that
+        differs only in which pooled vector comes first: scoring every ordered pair of a sentence
+        runs the encoder for about half of them. `batch_size` counts encoder rows.
+        """
+        device = next(self.parameters()).device
+        users: dict[tuple[int, ...], list[int]] = {}
+        for index, pair in enumerate(pairs):
+            users.setdefault(pair.input_ids, []).append(index)
+        sequences = list(users)
+        for batch in length_batches([len(s) for s in sequences], batch_size):
+            inputs = pad([sequences[k] for k in batch], pad_id)
+            hidden = self.encoder(**{k: v.to(device) for k, v in inputs.items()}).last_hidden_state
+            rows, indices = zip(*((row, i) for row, k in enumerate(batch) for i in users[sequences[k]]))
+            positions = pair_positions([pairs[i] for i in indices])
+            yield list(indices), self.pooler(hidden[list(rows)], **{k: v.to(device) for k, v in positions.items()})
 
     def forward(self, summary: torch.Tensor | None = None, **inputs: torch.Tensor) -> torch.Tensor:
         """Logits over `config.output_labels`; a precomputed `summary` skips the encoder (frozen-encoder training)."""

@@ -1,7 +1,8 @@
 """Scoring entity pairs with a saved relation model: what `predict`, `evaluate` and the Beam
 ModelHandler share.
 
-Pairs are encoded once, batched by length (little padding) and run under `inference_mode`;
+Pairs are encoded once, batched by length (little padding), share the encoder pass when their
+inputs are identical (`RelationModel.summaries`) and run under `inference_mode`;
 on a GPU the forward pass runs in bf16 autocast. Pairs that cannot be encoded (entities too
 far apart for the encoder's length) come back with a reason instead of a score.
 """
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from polyrel.model.data import Entity
-from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
+from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit
 from polyrel.model.modeling import RelationModel, RelationModelConfig
 
 
@@ -91,11 +92,8 @@ class RelationPredictor:
         pad_id = self.encoder.tokenizer.pad_token_id or 0
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
         with torch.inference_mode(), autocast:
-            for batch in length_batches([len(p.input_ids) for p in pairs], batch_size):
-                tensors = {k: v.to(self.device) for k, v in collate([pairs[i] for i in batch], pad_id).items()}
-                logits = self.model(**tensors).float()
-                probs = self.config.probabilities(logits)
-                out[batch] = probs.cpu().numpy()
+            for indices, summary in self.model.summaries(pairs, batch_size, pad_id):
+                out[indices] = self.config.probabilities(self.model(summary=summary).float()).cpu().numpy()
         return out
 
     def predict(

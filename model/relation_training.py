@@ -22,7 +22,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
-from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
+from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate
 from polyrel.model.metrics import Report, score
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
 from polyrel.model.predictor import RelationPredictor, decide
@@ -172,15 +172,12 @@ class RelationTask:
         todo = [i for i in instances if id(i) not in self._summaries and i.encoded is not None]
         if not todo:
             return
-        device = next(self.model.parameters()).device
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
-            for batch in length_batches([len(i.encoded.input_ids) for i in todo], self.eval_batch_size):  # type: ignore[union-attr]
-                tensors = collate([todo[k].encoded for k in batch], self.pad_id)  # type: ignore[misc]
-                summary = self.model.summarize(**{k: v.to(device) for k, v in tensors.items()}).float().cpu()
-                for row, k in enumerate(batch):
-                    self._summaries[id(todo[k])] = summary[row]
+            for indices, summary in self.model.summaries([i.encoded for i in todo], self.eval_batch_size, self.pad_id):  # type: ignore[misc]
+                for row, k in enumerate(indices):
+                    self._summaries[id(todo[k])] = summary[row].float().cpu()
         self.model.train(was_training)
 
     def epoch_items(self, rng: random.Random) -> list[PairInstance]:

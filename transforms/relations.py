@@ -4,7 +4,8 @@ Batching is done here, not by RunInference's BatchElements: pairs are keyed by a
 bucket (sentence tokens, rounded up to a power of two) plus a spreading shard, grouped, sorted
 by length and cut into batches, which go to RunInference pre-batched (`with_no_batching`).
 Batches therefore hold pairs of similar length (little padding; the predictor sorts again by
-encoded length inside a batch), and the result does not depend on bundle boundaries
+encoded length inside a batch) with each pair beside its mirror (one encoder pass for both
+under type markers), and the result does not depend on bundle boundaries
 (BatchElements flushes in `finish_bundle`, whose output DaskRunner drops).
 
 The model is loaded once per worker process by RunInference's `shared.Shared` handle and used
@@ -101,8 +102,15 @@ def length_bucket(pair: PairCandidate) -> int:
     return pair.token_count.bit_length()
 
 
+def batch_order(pair: PairCandidate) -> tuple[int, str, int, int, int, int]:
+    """Length first; within a sentence a pair sits next to its mirror, so the two share a batch
+    and, with type markers, one encoder pass (`RelationModel.summaries`)."""
+    a, b = sorted((pair.head.start, pair.tail.start))
+    return pair.token_count, pair.sentence.doc_id, pair.sentence.index, a, b, pair.head.start
+
+
 def batch_by_length(keyed: tuple[tuple[int, int], Iterable[PairCandidate]], batch_size: int) -> Iterator[list[PairCandidate]]:
-    pairs = sorted(keyed[1], key=lambda p: (p.token_count, p.sentence.doc_id, p.head.start, p.tail.start))
+    pairs = sorted(keyed[1], key=batch_order)
     for i in range(0, len(pairs), batch_size):
         yield pairs[i:i + batch_size]
 

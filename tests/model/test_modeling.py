@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -71,3 +72,23 @@ def test_directory_holds_no_pickle(tiny_relation_model_dir):
     names = {p.name for p in tiny_relation_model_dir.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
     assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in names)
+
+
+@pytest.mark.parametrize("markers,pooling,passes", [("etm", "emp", 1), ("etm", "es", 1), ("um", "emp", 2)])
+def test_mirrored_pairs_share_one_encoder_pass_and_score_as_alone(tiny_bert_dir, markers, pooling, passes):
+    model, tokenizer = initialise_model(
+        str(tiny_bert_dir), ("role", "physical"), ("person", "organisation"), markers, pooling, "extract", max_length=32, seed=3,
+    )
+    model.eval()
+    predictor = RelationPredictor(model, model.config.pair_encoder(tokenizer), "cpu")
+    words = tuple("anna works at siemens in berlin".split())
+    anna, siemens = Entity(0, 1, "person"), Entity(3, 4, "organisation")
+    pairs = [predictor.encode(PairQuery(words, anna, siemens)), predictor.encode(PairQuery(words, siemens, anna))]
+    rows: list[int] = []
+    hook = model.encoder.register_forward_hook(lambda module, args, kwargs, out: rows.append(len(kwargs["input_ids"])), with_kwargs=True)
+    together = predictor.probabilities(pairs)
+    hook.remove()
+    assert sum(rows) == passes
+    alone = [predictor.probabilities([p])[0] for p in pairs]
+    assert np.allclose(together, np.stack(alone), atol=1e-6)
+    assert not np.allclose(together[0], together[1])  # direction still tells the pairs apart

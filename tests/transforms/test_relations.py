@@ -39,6 +39,16 @@ def test_batches_group_similar_lengths():
     assert length_bucket(PAIRS[2]) == (4).bit_length()  # 4 tokens
 
 
+def test_batches_keep_a_pair_beside_its_mirror():
+    text = "john works for sony in tokyo ."
+    ents = {"john": "person", "sony": "organisation", "tokyo": "location"}
+    pairs = [candidate(text, h, ents[h], t, ents[t]) for h in ents for t in ents if h != t]
+    batches = list(batch_by_length(((3, 0), pairs), 2))
+    assert [{(p.head.text, p.tail.text) for p in b} for b in batches] == [
+        {("john", "sony"), ("sony", "john")}, {("john", "tokyo"), ("tokyo", "john")}, {("sony", "tokyo"), ("tokyo", "sony")},
+    ]
+
+
 def test_handler_agrees_with_predictor(tiny_relation_model_dir):
     handler = RelationModelHandler(str(tiny_relation_model_dir), threshold=None, batch_size=2, device="cpu")
     model = handler.load_model()

@@ -112,6 +112,15 @@ def section() -> str:
                   f" {b['documents_per_s']} documents/s, {b['pairs_per_s']} pairs/s at batch size {b['batch_size']};"
                   f" {data['pairs_per_s_ratio']}× the pairs/s of batch size 1 ({base['pairs_per_s']}) in the same run."
                   " Both runs include loading the models, which dominates at this corpus size."]
+    shared = RESULTS / "shared_encoding.json"
+    if shared.is_file():
+        data = json.loads(shared.read_text())
+        parts = [f"{language} {r['pairs_per_second']['per_pair']} → {r['pairs_per_second']['shared']} pairs/s"
+                 f" ({r['shared_over_per_pair']}×, encoder rows {r['encoder_rows']['per_pair']} → {r['encoder_rows']['shared']},"
+                 f" label agreement {r['label_agreement']:.0%})" for language, r in data["languages"].items()]
+        lines += ["", f"**One encoder pass for a pair and its mirror** (`{data['command']}`, {data['device']},"
+                  f" {data['markers'].upper()}-{data['pooling'].upper()}, every ordered pair of the sampled test sentences,"
+                  " per-pair baseline in the same run): " + "; ".join(parts) + "."]
     speed = RESULTS / "training_speed.json"
     if speed.is_file():
         data = json.loads(speed.read_text())

@@ -6,7 +6,8 @@
 Each finished cell is one JSON file in `--out/cells/` (written atomically), holding the cell,
 the profile's hyper-parameters, the machine, the encoder, training time and history, and the
 test reports per language. Cells that exist are skipped; a cell whose model directory was kept
-(`--models`) but lacks a test language that is now available is scored without retraining.
+(`--models`) but lacks a test language that is now available is scored without retraining, and
+with `--retrain-partial` one whose model is gone is trained again.
 Several workers share one GPU well: an e5-small step leaves most of an H100 idle.
 """
 
@@ -52,6 +53,28 @@ def report_summary(report) -> dict[str, object]:
     }
 
 
+def unscored(cell: Cell, record: dict, data: Path) -> list[str]:
+    """Test languages of the cell that are available but not in its record."""
+    return [lang for lang in cell.evaluate_on
+            if lang not in record["evaluations"] and split_files(data, (lang,), cell.domain, "test")]
+
+
+def pending(cell: Cell, out: Path, models: Path, data: Path, retrain_partial: bool = False) -> str | None:
+    """What a cell needs: "train", "score" (its kept model lacks a test language) or None.
+
+    A recorded cell is only revisited to score its kept model on a new test language, or, with
+    `retrain_partial`, trained again when it lacks a test language and its model is gone (kept
+    models live on one machine; a GPU retrains a cell in minutes, a CPU scores it in hours).
+    """
+    path = out / "cells" / f"{cell.id}.json"
+    if not path.is_file():
+        return "train"
+    missing = unscored(cell, json.loads(path.read_text()), data)
+    if missing and (models / cell.id / "config.json").is_file():
+        return "score"
+    return "train" if missing and retrain_partial else None
+
+
 def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sentence_limit: int | None, path: Path) -> list[str]:
     """Score the kept model on test languages not yet in the record, saving the record after
     each (on a CPU one language is half an hour); the languages added."""
@@ -59,8 +82,7 @@ def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sent
     from polyrel.model.predictor import RelationPredictor
     from polyrel.model.relation_training import build_instances, evaluate_instances
 
-    todo = [lang for lang in cell.evaluate_on
-            if lang not in record["evaluations"] and split_files(data, (lang,), cell.domain, "test")]
+    todo = unscored(cell, record, data)
     predictor = RelationPredictor.load(model_dir) if todo else None
     for lang in todo:
         started = time.perf_counter()
@@ -71,9 +93,12 @@ def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sent
     return todo
 
 
-def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, threads: int = 1, command: str = "") -> str:
+def run_cell(
+    cell: Cell, data: Path, out: Path, models: Path, encoder: str, threads: int = 1, command: str = "",
+    retrain_partial: bool = False,
+) -> str:
     """Train (resuming from the model directory's checkpoint if a run was cut off) and score
-    a cell; a cell recorded earlier is only scored on the test languages it lacks."""
+    a cell, or only score it on the test languages it lacks (see `pending`)."""
     import torch
 
     from polyrel.model.data import read_corpus, sample
@@ -84,11 +109,12 @@ def run_cell(cell: Cell, data: Path, out: Path, models: Path, encoder: str, thre
     path = out / "cells" / f"{cell.id}.json"
     model_dir = models / cell.id
     profile = PROFILES[cell.profile]
-    if path.is_file():
-        record = json.loads(path.read_text())
-        added = evaluate_missing(cell, record, model_dir, data, profile.sentence_limit, path) \
-            if (model_dir / "config.json").is_file() else []
-        return f"scored {cell.id} on {added}" if added else f"skip {cell.id}"
+    need = pending(cell, out, models, data, retrain_partial)
+    if need is None:
+        return f"skip {cell.id}"
+    if need == "score":
+        added = evaluate_missing(cell, json.loads(path.read_text()), model_dir, data, profile.sentence_limit, path)
+        return f"scored {cell.id} on {added}"
     started = time.perf_counter()
     train = read_corpus(split_files(data, cell.train, cell.domain, "train")).sentences[: profile.sentence_limit]
     dev = sample(read_corpus(split_files(data, cell.train, cell.domain, "dev")).sentences[: profile.sentence_limit],
@@ -124,15 +150,15 @@ def _write(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _worker(job: tuple[Cell, Path, Path, Path, str, float, int, str]) -> str:
-    cell, data, out, models, encoder, deadline, threads, command = job
+def _worker(job: tuple[Cell, Path, Path, Path, str, float, int, str, bool]) -> str:
+    cell, data, out, models, encoder, deadline, threads, command, retrain_partial = job
     # per-epoch lines in the grid log: a cell cut off by the deadline still shows how far it got
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("polyrel.model.trainer").setLevel(logging.INFO)
     if time.time() > deadline:
         return f"deadline: not started {cell.id}"
     try:
-        return run_cell(cell, data, out, models, encoder, threads, command)
+        return run_cell(cell, data, out, models, encoder, threads, command, retrain_partial)
     except Exception as exc:  # one failing cell must not stop the grid; the message says which
         return f"FAILED {cell.id}: {type(exc).__name__}: {exc}"
 
@@ -149,15 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domains", nargs="+", choices=DOMAINS, help="only these domains' cells of `domains`")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--deadline-min", type=float, default=None, help="start no cell after this many minutes")
+    parser.add_argument("--retrain-partial", action="store_true",
+                        help="train again a recorded cell that lacks a test language and whose model is gone")
     args = parser.parse_args(argv)
     deadline = time.time() + 60 * args.deadline_min if args.deadline_min else float("inf")
     grid = [c for c in cells(args.experiments, args.seeds, args.profile)
             if c.domain is None or args.domains is None or c.domain in args.domains]
-    # A finished cell is only revisited when its kept model can be scored on a new test language.
-    todo = [c for c in grid if not (args.out / "cells" / f"{c.id}.json").is_file() or (args.models / c.id).is_dir()]
+    todo = [c for c in grid if pending(c, args.out, args.models, args.data, args.retrain_partial)]
     threads = max(1, (os.cpu_count() or 2) // args.workers)
     command = "python -m benchmarks.accuracy.run " + shlex.join(sys.argv[1:] if argv is None else argv)
-    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline, threads, command) for c in todo]
+    jobs = [(c, args.data, args.out, args.models, args.encoder, deadline, threads, command, args.retrain_partial)
+            for c in todo]
     print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile}",
           flush=True)
     if args.workers == 1:

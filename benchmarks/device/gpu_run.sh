@@ -72,7 +72,7 @@ run_grid() {  # experiments...
   mkdir -p "$W/accuracy/cells" && cp "$ROOT"/benchmarks/results/accuracy/cells/*.json "$W/accuracy/cells/" 2>/dev/null
   py -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
       --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
-      --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
+      --retrain-partial --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
   log "grid $* done (rc $?)"
 }
 

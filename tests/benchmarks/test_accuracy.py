@@ -5,6 +5,7 @@ builds its tables from whatever cells exist and names the missing ones."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,28 @@ def test_a_cell_cut_off_while_scoring_keeps_its_training_and_finished_languages(
     second = json.loads(cell.read_text())
     assert sorted(second["evaluations"]) == ["en", "german"] and second["history"] == first["history"]
     assert second["train_seconds"] == first["train_seconds"] and second["evaluations"]["german"]["seconds"] > 0
+
+
+def test_a_partly_scored_cell_whose_model_is_gone_is_trained_again_only_when_asked(
+        tiny_xlmr_dir: Path, tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    cell = tmp_path / "results" / "cells" / "variants__etm-emp__extract__en__all__smoke__s1.json"
+    grid(data, tmp_path, tiny_xlmr_dir, "variants")
+    first = json.loads(cell.read_text())
+    link(data, "german", ("test",))
+    shutil.rmtree(tmp_path / "models")  # another machine: the models stayed where they were trained
+
+    capsys.readouterr()
+    grid(data, tmp_path, tiny_xlmr_dir, "variants")
+    assert "7 cells, 7 done" in capsys.readouterr().out
+    assert json.loads(cell.read_text()) == first  # nothing to score it with: left as it was
+
+    grid(data, tmp_path, tiny_xlmr_dir, "variants", extra=("--retrain-partial",))
+    out = capsys.readouterr().out
+    assert "7 cells, 4 done" in out  # the three transfer variants lack German; English-only cells lack nothing
+    retrained = json.loads(cell.read_text())
+    assert sorted(retrained["evaluations"]) == ["en", "german"] and f"done {cell.stem}" in out
 
 
 def test_domain_cells_can_be_limited_to_some_domains(tiny_xlmr_dir: Path, tmp_path: Path, capsys) -> None:

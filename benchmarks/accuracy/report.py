@@ -124,6 +124,8 @@ def findings(grid: Grid, summary: dict) -> list[str]:
     stuck = [f"{m.upper()}-SS" for m in ("um", "etm") if grid.never_learned(english_key(m, "ss"))]
     caveat = (f" {' and '.join(stuck)} never left \"no relation\" (dev micro-F1 0.0 at every epoch of every seed):"
               " under this profile SS failed to train, so the gap is not the paper's margin." if stuck else "")
+    caveat += (" ETM-SS cannot tell (a, b) from (b, a) at all: under type markers both read the same marked sentence"
+               " and SS pools only its first token, so a directed relation and its \"no relation\" mirror get one score.")
     lines.append(f"- **ES/EMP beat SS** — {verdict([r[1] for r in results], n)}: " + "; ".join(r[0] for r in results)
                  + "." + caveat)
     ratio = summary["zero_shot_ratio"]

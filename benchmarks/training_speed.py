@@ -4,7 +4,9 @@ ETM-EMP in extract mode on CrossRE English train (all six domains), through poly
 `Trainer`, in one process and one run:
   plain             random batches (a plain training loop), every weight trains — the baseline;
   length buckets    batches of similar length (the trainer's default), every weight trains;
-  buckets + frozen  length buckets, word embeddings frozen except the marker rows (--freeze-embeddings).
+  buckets + frozen  length buckets, word embeddings frozen except the marker rows (--freeze-embeddings);
+  + shared passes   a pair and its mirror in one batch read one encoder row (TrainingConfig.share_encoder_passes;
+                    the four configurations above train one row per pair).
 Each configuration trains twice from the same start, on K and on 2K batches drawn from a full
 epoch as that configuration forms them; the difference of the two wall times over the K extra
 batches is the training rate (pair-instances/s), free of the fixed costs of a run (optimizer
@@ -36,10 +38,12 @@ from polyrel.model.relation_training import RelationTask, collect_inventory, ini
 from polyrel.model.trainer import Trainer, TrainingConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "training_speed.json"
-CONFIGS: dict[str, tuple[bool, bool]] = {  # name: (length buckets, frozen word embeddings)
-    "plain": (False, False),
-    "length buckets": (True, False),
-    "buckets + frozen embeddings": (True, True),
+CONFIGS: dict[str, tuple[bool, bool, bool]] = {  # name: (length buckets, frozen word embeddings, shared passes)
+    "plain": (False, False, False),
+    "length buckets": (True, False, False),
+    "buckets + frozen embeddings": (True, True, False),
+    "buckets + shared passes": (True, False, True),
+    "buckets + frozen + shared": (True, True, True),
 }
 
 
@@ -83,12 +87,13 @@ class SampledBatches:
 
 
 def timed_fit(encoder: str, train: list, drawn: int, batches: int, batch_size: int, bucketed: bool, frozen: bool,
-              seed: int, out: Path) -> tuple[float, int]:
+              shared: bool, seed: int, out: Path) -> tuple[float, int]:
     """Wall seconds of one epoch over the first `batches` of `drawn` batches from a fresh model,
     and the size of a full epoch."""
     labels, types, pairs = collect_inventory(train)
     model, tokenizer = initialise_model(encoder, labels, types, "etm", "emp", "extract", 256, pairs, seed)
-    config = TrainingConfig(epochs=1, batch_size=batch_size, seed=seed, freeze_embeddings=frozen, progress=False)
+    config = TrainingConfig(epochs=1, batch_size=batch_size, seed=seed, freeze_embeddings=frozen,
+                            share_encoder_passes=shared, progress=False)
     task = RelationTask(model, tokenizer, train, None, config)
     sampled = SampledBatches(task, drawn, batches, batch_size, bucketed, seed)
     started = time.perf_counter()
@@ -96,13 +101,14 @@ def timed_fit(encoder: str, train: list, drawn: int, batches: int, batch_size: i
     return time.perf_counter() - started, len(task.instances)
 
 
-def measure(encoder: str, train: list, batches: int, batch_size: int, bucketed: bool, frozen: bool, seed: int,
-            work: Path) -> dict[str, Any]:
-    short, epoch_instances = timed_fit(encoder, train, 2 * batches, batches, batch_size, bucketed, frozen, seed,
+def measure(encoder: str, train: list, batches: int, batch_size: int, bucketed: bool, frozen: bool, shared: bool,
+            seed: int, work: Path) -> dict[str, Any]:
+    short, epoch_instances = timed_fit(encoder, train, 2 * batches, batches, batch_size, bucketed, frozen, shared, seed,
                                        work / "short")
-    long, _ = timed_fit(encoder, train, 2 * batches, 2 * batches, batch_size, bucketed, frozen, seed, work / "long")
+    long, _ = timed_fit(encoder, train, 2 * batches, 2 * batches, batch_size, bucketed, frozen, shared, seed, work / "long")
     rate = batches * batch_size / (long - short) if long > short else None
-    return {"length_buckets": bucketed, "frozen_embeddings": frozen, "seconds_k_batches": round(short, 2),
+    return {"length_buckets": bucketed, "frozen_embeddings": frozen, "shared_passes": shared,
+            "seconds_k_batches": round(short, 2),
             "seconds_2k_batches": round(long, 2), "instances_per_s": round(rate, 2) if rate else None,
             "epoch_hours_all_pairs": round(epoch_instances / rate / 3600, 2) if rate else None}
 
@@ -120,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     train = read_corpus(sorted((args.data / "en").glob("*-train.json.gz"))).sentences
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (bucketed, frozen) in CONFIGS.items():
-            runs[name] = measure(args.encoder, train, args.batches, args.batch_size, bucketed, frozen, args.seed,
-                                 Path(tmp) / name.replace(" ", "_"))
+        for name, (bucketed, frozen, shared) in CONFIGS.items():
+            runs[name] = measure(args.encoder, train, args.batches, args.batch_size, bucketed, frozen, shared, args.seed,
+                                 Path(tmp) / name.replace(" ", "_").replace("+", "and"))
             print(f"{name}: {runs[name]['instances_per_s']} instances/s", flush=True)
     base = runs["plain"]["instances_per_s"]
     for entry in runs.values():

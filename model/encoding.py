@@ -184,30 +184,36 @@ class PairEncoder:
         )
 
 
-def pad(sequences: Sequence[tuple[int, ...]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded input ids and their attention mask."""
+def collate(pairs: Sequence[EncodedPair], pad_id: int, share: bool = True) -> dict[str, torch.Tensor]:
+    """Right-padded tensors for a batch; `rows` maps each pair to the input row it reads, whose
+    positions its spans index unchanged.
+
+    With `share`, pairs with identical input ids read one row: under type markers a pair and its
+    mirror are the same marked sentence, so the encoder runs once for both (see
+    `RelationModel.summaries`). Without it every pair has its own row (and, in training, its own
+    dropout mask), as models trained before sharing existed saw their batches.
+    """
+    if share:
+        index: dict[tuple[int, ...], int] = {}
+        rows = [index.setdefault(p.input_ids, len(index)) for p in pairs]
+        sequences = list(index)
+    else:
+        rows, sequences = list(range(len(pairs))), [p.input_ids for p in pairs]
     width = max(len(s) for s in sequences)
     input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, sequence in enumerate(sequences):
         input_ids[row, : len(sequence)] = torch.tensor(sequence)
         attention_mask[row, : len(sequence)] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask}
-
-
-def pair_positions(pairs: Sequence[EncodedPair]) -> dict[str, torch.Tensor]:
-    """Marker spans and entity types of a batch, the pooler's inputs besides the hidden states."""
     return {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "rows": torch.tensor(rows),
         "head_span": torch.tensor([p.head_span for p in pairs]),
         "tail_span": torch.tensor([p.tail_span for p in pairs]),
         "head_type": torch.tensor([p.head_type for p in pairs]),
         "tail_type": torch.tensor([p.tail_type for p in pairs]),
     }
-
-
-def collate(pairs: Sequence[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded tensors for a batch; the spans index into each row unchanged."""
-    return pad([p.input_ids for p in pairs], pad_id) | pair_positions(pairs)
 
 
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:

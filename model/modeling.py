@@ -23,15 +23,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
-from polyrel.model.encoding import (
-    WORD_JOININGS,
-    EncodedPair,
-    PairEncoder,
-    WordJoining,
-    length_batches,
-    pad,
-    pair_positions,
-)
+from polyrel.model.encoding import WORD_JOININGS, EncodedPair, PairEncoder, WordJoining, collate, length_batches
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
 
@@ -99,10 +91,13 @@ class RelationModel(EncoderModel):
 
     def summarize(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_span: torch.Tensor,
-        tail_span: torch.Tensor, head_type: torch.Tensor, tail_type: torch.Tensor,
+        tail_span: torch.Tensor, head_type: torch.Tensor, tail_type: torch.Tensor, rows: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The pooled vector the classifier reads."""
+        """The pooled vector the classifier reads, per pair; `rows` says which input row each pair
+        reads (`encoding.collate`: pairs with identical inputs share one), by default one each."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if rows is not None:
+            hidden = hidden[rows]
         return self.pooler(hidden, head_span, tail_span, head_type, tail_type)
 
     def summaries(
@@ -110,10 +105,10 @@ class RelationModel(EncoderModel):
     ) -> Iterator[tuple[list[int], torch.Tensor]]:
         """Pooled vectors of `pairs`, batch by batch, with the indices of the pairs they belong to.
 
-        Pairs with identical inputs share one encoder pass. With type markers the same marker
-        wraps an entity whether it is head or tail, so (a, b) and (b, a) are one sequence that
-        differs only in which pooled vector comes first: scoring every ordered pair of a sentence
-        runs the encoder for about half of them. `batch_size` counts encoder rows.
+        The encoder runs once per distinct input: with type markers the same marker wraps an
+        entity whether it is head or tail, so (a, b) and (b, a) are one sequence that differs only
+        in which pooled vector comes first, and scoring every ordered pair of a sentence runs the
+        encoder for half of them. Batches are `batch_size` distinct inputs of similar length.
         """
         device = next(self.parameters()).device
         users: dict[tuple[int, ...], list[int]] = {}
@@ -121,11 +116,9 @@ class RelationModel(EncoderModel):
             users.setdefault(pair.input_ids, []).append(index)
         sequences = list(users)
         for batch in length_batches([len(s) for s in sequences], batch_size):
-            inputs = pad([sequences[k] for k in batch], pad_id)
-            hidden = self.encoder(**{k: v.to(device) for k, v in inputs.items()}).last_hidden_state
-            rows, indices = zip(*((row, i) for row, k in enumerate(batch) for i in users[sequences[k]]))
-            positions = pair_positions([pairs[i] for i in indices])
-            yield list(indices), self.pooler(hidden[list(rows)], **{k: v.to(device) for k, v in positions.items()})
+            indices = [i for k in batch for i in users[sequences[k]]]
+            inputs = collate([pairs[i] for i in indices], pad_id)
+            yield indices, self.summarize(**{k: v.to(device) for k, v in inputs.items()})
 
     def forward(self, summary: torch.Tensor | None = None, **inputs: torch.Tensor) -> torch.Tensor:
         """Logits over `config.output_labels`; a precomputed `summary` skips the encoder (frozen-encoder training)."""

@@ -158,6 +158,7 @@ class RelationTask:
         self.dev = build_instances(dev, self.encoder, self.config.task) if dev else []
         self.neg_ratio = training.neg_ratio if self.config.task == "extract" else None
         self.pad_id = tokenizer.pad_token_id or 0
+        self.share_encoder_passes = training.share_encoder_passes
         self.eval_batch_size = training.eval_batch_size
         self.selection_key = "dev_micro_f1" if self.config.task == "extract" else "dev_macro_f1"
         self._loss = nn.CrossEntropyLoss() if self.config.softmax else nn.BCEWithLogitsLoss()
@@ -196,7 +197,7 @@ class RelationTask:
     def batch(self, items: Sequence[PairInstance]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         if self.cached:
             return {"summary": torch.stack([self._summaries[id(i)] for i in items])}, targets(items, self.config)
-        return collate([i.encoded for i in items], self.pad_id), targets(items, self.config)  # type: ignore[misc]
+        return collate([i.encoded for i in items], self.pad_id, self.share_encoder_passes), targets(items, self.config)  # type: ignore[misc]
 
     def loss(self, logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
         return self._loss(logits, gold)

@@ -48,6 +48,9 @@ class TrainingConfig:
     seed: int = 13
     neg_ratio: float | None = None  # relation extract mode: no-relation pairs kept per gold pair each epoch
     freeze_embeddings: bool = False
+    # relation models: a pair and its mirror in one batch read one encoder row (`encoding.collate`),
+    # about half the encoder work when every pair trains; off, each pair has its own row and dropout mask
+    share_encoder_passes: bool = True
     progress: bool = True
 
 

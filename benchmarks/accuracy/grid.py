@@ -39,6 +39,9 @@ class Profile:
     sentence_limit: int | None = None  # smoke tests only
     classify_output: str = "sigmoid"  # classify cells: one sigmoid per label, or a softmax (CrossRE's baseline)
     word_joining: str = "spaced"  # how Chinese/Japanese words meet their sub-tokens (model.encoding.PairEncoder)
+    # a pair and its mirror in one training batch share an encoder row (TrainingConfig); off: every
+    # cell so far trained one row per pair, and a seed added later must train as they did
+    share_encoder_passes: bool = False
 
 
 PROFILES: dict[str, Profile] = {

@@ -128,7 +128,8 @@ def run_cell(
     config = TrainingConfig(
         epochs=profile.epochs, learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
         batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,
-        freeze_embeddings=profile.freeze_embeddings, eval_batch_size=256, progress=False,
+        freeze_embeddings=profile.freeze_embeddings, share_encoder_passes=profile.share_encoder_passes,
+        eval_batch_size=256, progress=False,
     )
     task = RelationTask(model, tokenizer, train, dev, config)
     result = Trainer(model, tokenizer, config).fit(task, model_dir, resume=True)

@@ -56,7 +56,8 @@ def test_benchmark_writes_every_configuration(tiny_xlmr_dir: Path, tmp_path: Pat
                         "--batch-size", "4", "--results", str(results)]) == 0
     data = json.loads(results.read_text())
     assert data["command"].startswith("python benchmarks/training_speed.py --data")
-    assert list(data["configs"]) == ["plain", "length buckets", "buckets + frozen embeddings"]
-    assert [(c["length_buckets"], c["frozen_embeddings"]) for c in data["configs"].values()] == \
-        [(False, False), (True, False), (True, True)]
+    assert list(data["configs"]) == ["plain", "length buckets", "buckets + frozen embeddings", "buckets + shared passes",
+                                     "buckets + frozen + shared"]
+    assert [(c["length_buckets"], c["frozen_embeddings"], c["shared_passes"]) for c in data["configs"].values()] == \
+        [(False, False, False), (True, False, False), (True, True, False), (True, False, True), (True, True, True)]
     assert data["epoch_instances"]["all_pairs"] > data["epoch_instances"]["neg_ratio_2"] > 0

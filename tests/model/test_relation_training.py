@@ -153,3 +153,20 @@ def test_classify_targets_are_multi_hot_for_sigmoids_and_a_distribution_for_a_so
         assert decode(np.array([[0.2, 0.3, 0.1]]), config) == [frozenset({"physical"})]  # nothing above 0.5: the top label
     with pytest.raises(ValueError, match="classify_output"):
         RelationModelConfig(encoder="e", labels=("a",), entity_types=("t",), task="classify", classify_output="tanh")
+
+
+@pytest.mark.parametrize("markers,rows_shared", [("etm", 3), ("um", 6)])
+def test_training_batches_share_rows_between_mirrors_with_the_same_gradients(markers, rows_shared, tiny_bert_dir):
+    sentences = toy_sentences(1)  # three entities: six ordered pairs, three mirror couples
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, markers, "emp", "extract", 32, pairs, seed=3)
+    model.eval()  # no dropout: sharing a row must change nothing else
+    grads = {}
+    for share in (True, False):
+        task = RelationTask(model, tokenizer, sentences, None, TrainingConfig(share_encoder_passes=share))
+        inputs, gold = task.batch(task.instances)
+        assert len(inputs["input_ids"]) == (rows_shared if share else 6)
+        model.zero_grad()
+        task.loss(model(**inputs), gold).backward()
+        grads[share] = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+    assert torch.allclose(grads[True], grads[False], atol=1e-6)

@@ -125,7 +125,9 @@ def section() -> str:
     if speed.is_file():
         data = json.loads(speed.read_text())
         machine = data["machine"]["gpu"] or f"CPU, {data['machine']['threads']} threads"
-        parts = [f"{name} {c['instances_per_s']}/s ({c['ratio_to_plain']}×)" for name, c in data["configs"].items()]
+        parts = [f"{name} {c['instances_per_s']}/s ({c['ratio_to_plain']}×"
+                 + (f", {c['encoder_rows_per_pair']} encoder rows per pair)" if "encoder_rows_per_pair" in c else ")")
+                 for name, c in data["configs"].items()]
         counts = data["epoch_instances"]
         sampled = next(k for k in counts if k != "all_pairs")
         lines += ["", f"**Training speed of ETM-EMP** (`{data['command']}`, {machine}, batch size {data['batch_size']},"

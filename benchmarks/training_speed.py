@@ -5,8 +5,9 @@ ETM-EMP in extract mode on CrossRE English train (all six domains), through poly
   plain             random batches (a plain training loop), every weight trains — the baseline;
   length buckets    batches of similar length (the trainer's default), every weight trains;
   buckets + frozen  length buckets, word embeddings frozen except the marker rows (--freeze-embeddings);
-  + shared passes   a pair and its mirror in one batch read one encoder row (TrainingConfig.share_encoder_passes;
-                    the four configurations above train one row per pair).
+  + shared passes   a pair and its mirror are batched side by side and read one encoder row
+                    (TrainingConfig.share_encoder_passes; the configurations above train one row per pair).
+Each configuration records its encoder rows per pair-instance, the work sharing saves.
 Each configuration trains twice from the same start, on K and on 2K batches drawn from a full
 epoch as that configuration forms them; the difference of the two wall times over the K extra
 batches is the training rate (pair-instances/s), free of the fixed costs of a run (optimizer
@@ -73,6 +74,12 @@ class SampledBatches:
     def epoch_items(self, rng: random.Random) -> Sequence[Any]:
         return self.items
 
+    def rows_per_pair(self, batch_size: int) -> float:
+        """Encoder input rows per pair-instance in the batches the trainer forms from these items."""
+        batches = length_batches([self.length(i) for i in self.items], batch_size)
+        rows = sum(len(self.batch([self.items[k] for k in batch])[0]["input_ids"]) for batch in batches)
+        return rows / len(self.items)
+
     def length(self, item: Any) -> int:
         return self.task.length(item) if self.bucketed else 0
 
@@ -87,9 +94,9 @@ class SampledBatches:
 
 
 def timed_fit(encoder: str, train: list, drawn: int, batches: int, batch_size: int, bucketed: bool, frozen: bool,
-              shared: bool, seed: int, out: Path) -> tuple[float, int]:
+              shared: bool, seed: int, out: Path) -> tuple[float, int, float]:
     """Wall seconds of one epoch over the first `batches` of `drawn` batches from a fresh model,
-    and the size of a full epoch."""
+    the size of a full epoch and the encoder rows per pair of those batches."""
     labels, types, pairs = collect_inventory(train)
     model, tokenizer = initialise_model(encoder, labels, types, "etm", "emp", "extract", 256, pairs, seed)
     config = TrainingConfig(epochs=1, batch_size=batch_size, seed=seed, freeze_embeddings=frozen,
@@ -98,18 +105,19 @@ def timed_fit(encoder: str, train: list, drawn: int, batches: int, batch_size: i
     sampled = SampledBatches(task, drawn, batches, batch_size, bucketed, seed)
     started = time.perf_counter()
     Trainer(model, tokenizer, config).fit(sampled, out)
-    return time.perf_counter() - started, len(task.instances)
+    return time.perf_counter() - started, len(task.instances), sampled.rows_per_pair(batch_size)
 
 
 def measure(encoder: str, train: list, batches: int, batch_size: int, bucketed: bool, frozen: bool, shared: bool,
             seed: int, work: Path) -> dict[str, Any]:
-    short, epoch_instances = timed_fit(encoder, train, 2 * batches, batches, batch_size, bucketed, frozen, shared, seed,
+    short, epoch_instances, _ = timed_fit(encoder, train, 2 * batches, batches, batch_size, bucketed, frozen, shared, seed,
                                        work / "short")
-    long, _ = timed_fit(encoder, train, 2 * batches, 2 * batches, batch_size, bucketed, frozen, shared, seed, work / "long")
+    long, _, rows_per_pair = timed_fit(encoder, train, 2 * batches, 2 * batches, batch_size, bucketed, frozen, shared, seed, work / "long")
     rate = batches * batch_size / (long - short) if long > short else None
     return {"length_buckets": bucketed, "frozen_embeddings": frozen, "shared_passes": shared,
             "seconds_k_batches": round(short, 2),
-            "seconds_2k_batches": round(long, 2), "instances_per_s": round(rate, 2) if rate else None,
+            "seconds_2k_batches": round(long, 2), "encoder_rows_per_pair": round(rows_per_pair, 3),
+            "instances_per_s": round(rate, 2) if rate else None,
             "epoch_hours_all_pairs": round(epoch_instances / rate / 3600, 2) if rate else None}
 
 

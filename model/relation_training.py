@@ -134,6 +134,16 @@ def score_instances(
     return report
 
 
+def side_by_side(items: Sequence[PairInstance]) -> list[PairInstance]:
+    """Items reading one input sequence moved beside its first reader, the rest in order: the
+    trainer's stable length sort then keeps them in one batch, where they share an encoder row
+    (a sampled "no relation" pair otherwise lands far from its mirror)."""
+    groups: dict[tuple[int, ...], list[PairInstance]] = {}
+    for item in items:
+        groups.setdefault(item.encoded.input_ids, []).append(item)  # type: ignore[union-attr]
+    return [item for group in groups.values() for item in group]
+
+
 class RelationTask:
     """Relation pairs for the shared trainer: soft targets (extract) or multi-hot (classify),
     optional sampling of "no relation" pairs per epoch, dev F1 of the task's protocol.
@@ -185,11 +195,13 @@ class RelationTask:
         if self.cached:
             self._summarize(self.instances)
         if self.neg_ratio is None:
-            return self.instances
-        positives = [i for i in self.instances if i.gold]
-        negatives = [i for i in self.instances if not i.gold]
-        keep = min(len(negatives), round(self.neg_ratio * max(len(positives), 1)))
-        return positives + rng.sample(negatives, keep)
+            items = self.instances
+        else:
+            positives = [i for i in self.instances if i.gold]
+            negatives = [i for i in self.instances if not i.gold]
+            keep = min(len(negatives), round(self.neg_ratio * max(len(positives), 1)))
+            items = positives + rng.sample(negatives, keep)
+        return side_by_side(items) if self.share_encoder_passes and not self.cached else items
 
     def length(self, item: PairInstance) -> int:
         return len(item.encoded.input_ids)  # type: ignore[union-attr]

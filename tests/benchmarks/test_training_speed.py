@@ -58,6 +58,8 @@ def test_benchmark_writes_every_configuration(tiny_xlmr_dir: Path, tmp_path: Pat
     assert data["command"].startswith("python benchmarks/training_speed.py --data")
     assert list(data["configs"]) == ["plain", "length buckets", "buckets + frozen embeddings", "buckets + shared passes",
                                      "buckets + frozen + shared"]
+    rows = {name: c["encoder_rows_per_pair"] for name, c in data["configs"].items()}
+    assert rows["plain"] == rows["length buckets"] == 1.0 and rows["buckets + shared passes"] < 1.0
     assert [(c["length_buckets"], c["frozen_embeddings"], c["shared_passes"]) for c in data["configs"].values()] == \
         [(False, False, False), (True, False, False), (True, True, False), (True, False, True), (True, True, True)]
     assert data["epoch_instances"]["all_pairs"] > data["epoch_instances"]["neg_ratio_2"] > 0

@@ -170,3 +170,22 @@ def test_training_batches_share_rows_between_mirrors_with_the_same_gradients(mar
         task.loss(model(**inputs), gold).backward()
         grads[share] = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
     assert torch.allclose(grads[True], grads[False], atol=1e-6)
+
+
+def test_shared_passes_put_a_sampled_pair_in_its_mirrors_batch(tiny_bert_dir):
+    from polyrel.model.encoding import length_batches
+
+    sentences = toy_sentences(8)
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "emp", "extract", 32, pairs, seed=3)
+    epochs, rows = {}, {}
+    for share in (True, False):
+        task = RelationTask(model, tokenizer, sentences, None, TrainingConfig(neg_ratio=1.0, share_encoder_passes=share))
+        items = task.epoch_items(random.Random(5))  # positives first, then sampled "no relation" pairs
+        batches = length_batches([task.length(i) for i in items], 4)
+        epochs[share] = sorted((i.sentence, i.head, i.tail) for i in items)
+        rows[share] = sum(len(task.batch([items[k] for k in batch])[0]["input_ids"]) for batch in batches)
+        distinct = len({i.encoded.input_ids for i in items})
+    assert epochs[True] == epochs[False]  # the same epoch, ordered differently
+    # a batch boundary splits at most one pair from its mirror
+    assert distinct <= rows[True] <= distinct + len(batches) - 1 < rows[False]

@@ -22,7 +22,7 @@ def pct(value: float | None) -> str:
 
 
 def defaults_table() -> list[str]:
-    lines = []
+    lines: list[str] = []
     gpu = RESULTS / "defaults" / "gpu_defaults.json"
     shipped = RESULTS / "defaults" / "shipped.json"
     rows: list[tuple[str, dict]] = []

@@ -23,6 +23,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     predictor = RelationPredictor.load(args.model or defaults.default_model_dir(), device="cpu")
     config = predictor.config
-    out: dict[str, object] = {
+    out: dict[str, Any] = {
         "command": "python -m benchmarks.shared_encoding " + shlex.join(sys.argv[1:] if argv is None else argv),
         "model": args.model or "shipped relation-e5-small", "markers": config.markers, "pooling": config.pooling,
         "machine": platform.node(), "device": predictor.device, "torch_threads": torch.get_num_threads(),
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                 probs[arm] = run(encoded)
                 seconds[arm].append(time.perf_counter() - started)
         labels = {arm: [frozenset(label for label, _ in decide(p, config)) for p in probs[arm]] for arm in arms}
-        result = {
+        result: dict[str, Any] = {
             "sentences": len(sentences), "pairs": len(encoded), "skipped": len(candidates) - len(encoded),
             "encoder_rows": {"per_pair": len(encoded), "shared": len({e.input_ids for e in encoded})},
             "seconds": {arm: [round(s, 2) for s in runs] for arm, runs in seconds.items()},
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             "micro_f1": {arm: score(gold, labels[arm], config.labels).micro_f1 for arm in arms},
         }
         result["shared_over_per_pair"] = round(result["pairs_per_second"]["shared"] / result["pairs_per_second"]["per_pair"], 2)
-        out["languages"][language] = result  # type: ignore[index]
+        out["languages"][language] = result
         print(f"{language}: {len(encoded)} pairs, encoder rows {result['encoder_rows']['per_pair']} -> "
               f"{result['encoder_rows']['shared']}; pairs/s per-pair {result['pairs_per_second']['per_pair']}, shared "
               f"{result['pairs_per_second']['shared']} ({result['shared_over_per_pair']}x); max |dp| "

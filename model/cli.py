@@ -39,6 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--neg-ratio", type=float, default=None, help="sample at most this many no-relation pairs per gold pair each epoch")
     train.add_argument("--freeze-embeddings", action="store_true", help="train only the marker rows of the word-embedding matrix")
     train.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
+    train.add_argument("--no-shared-passes", dest="shared_passes", action="store_false",
+                       help="one encoder row per pair, as models trained before mirrors shared a pass saw their batches")
     train.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--resume", action="store_true", help=RESUME_HELP)
@@ -93,7 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
-        freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
+        freeze_embeddings=args.freeze_embeddings, share_encoder_passes=args.shared_passes, progress=not args.quiet,
     )
     task = RelationTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config)
     result = Trainer(model, tokenizer, config).fit(task, args.output, resume=args.resume)

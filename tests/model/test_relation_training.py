@@ -122,6 +122,16 @@ def test_cli_train_resumes_an_interrupted_run(tiny_bert_dir, tmp_path, monkeypat
     assert [h["epoch"] for h in history] == [1, 2]
 
 
+def test_cli_train_records_whether_mirrors_shared_a_pass(tiny_bert_dir, tmp_path):
+    data = tmp_path / "train.jsonl"
+    write_jsonl(toy_sentences(4), str(data))
+    for flags, shared in (([], True), (["--no-shared-passes"], False)):
+        out = tmp_path / f"model-{shared}"
+        assert main(["train", "--train", str(data), "--output", str(out), "--encoder", str(tiny_bert_dir),
+                     "--epochs", "1", "--max-length", "32", "--quiet", *flags]) == 0
+        assert json.loads((out / "training.json").read_text())["training_config"]["share_encoder_passes"] is shared
+
+
 def test_frozen_encoder_trains_heads_on_cached_summaries(tiny_bert_dir, tmp_path):
     from polyrel.model.backbone import AdapterConfig
 

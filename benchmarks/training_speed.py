@@ -110,9 +110,10 @@ def timed_fit(encoder: str, train: list, drawn: int, batches: int, batch_size: i
 
 def measure(encoder: str, train: list, batches: int, batch_size: int, bucketed: bool, frozen: bool, shared: bool,
             seed: int, work: Path) -> dict[str, Any]:
-    short, epoch_instances, _ = timed_fit(encoder, train, 2 * batches, batches, batch_size, bucketed, frozen, shared, seed,
-                                       work / "short")
-    long, _, rows_per_pair = timed_fit(encoder, train, 2 * batches, 2 * batches, batch_size, bucketed, frozen, shared, seed, work / "long")
+    short, epoch_instances, _ = timed_fit(encoder, train, 2 * batches, batches, batch_size, bucketed, frozen, shared,
+                                          seed, work / "short")
+    long, _, rows_per_pair = timed_fit(encoder, train, 2 * batches, 2 * batches, batch_size, bucketed, frozen, shared,
+                                       seed, work / "long")
     rate = batches * batch_size / (long - short) if long > short else None
     return {"length_buckets": bucketed, "frozen_embeddings": frozen, "shared_passes": shared,
             "seconds_k_batches": round(short, 2),

@@ -35,6 +35,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "cjk_joining.json"
 COMPARED = ("dataset", "segmenter")
 
 
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return round(value / baseline, 3) if value is not None and baseline else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sample_arguments(__doc__, RESULTS).parse_args(argv)
     predictor = RelationPredictor.load(args.model or defaults.default_model_dir())
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         sentences = [s for s in sample(read_corpus(files).sentences, args.sentences) if s.text]
         candidates = list(pairs(sentences))
         gold = [g for *_, g in candidates]
-        results: dict[str, dict[str, dict[str, float]]] = {}
+        results: dict[str, dict[str, dict[str, float | None]]] = {}
         for scheme in COMPARED:
             queries = [SCHEMES[scheme](s, h, t) for s, h, t, _ in candidates]
             results[scheme] = {}
@@ -72,9 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                       f" {seconds:.0f} s ({len(candidates)} pairs)", flush=True)
             spaced, written = results[scheme]["spaced"], results[scheme]["as_written"]
             results[scheme]["as_written_over_spaced"] = {
-                "micro_f1": round(written["micro_f1"] / spaced["micro_f1"], 3) if spaced["micro_f1"] else None,
-                "seconds": round(written["seconds"] / spaced["seconds"], 3) if spaced["seconds"] else None,
-            }
+                key: _ratio(written[key], spaced[key]) for key in ("micro_f1", "seconds")}
         out["languages"][language] = {  # type: ignore[index]
             "sentences": len(sentences), "pairs": len(candidates), "gold_relations": sum(bool(g) for g in gold),
             "schemes": results,

@@ -94,6 +94,9 @@ def corpus() -> list[str]:
 
 
 def main() -> None:
+    compiler = e5_oracle.find_compiler()
+    if compiler is None:
+        raise SystemExit("encoder_fidelity compares against e5.c and needs a C compiler (cc, gcc or clang; or set CC)")
     texts = corpus()
     bundled = bundled_model_file(BUNDLED_ENCODERS[NAME])
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +107,7 @@ def main() -> None:
         [installed] = installed_encoders(home)
         files = {f.name: f.stat().st_size for f in sorted(path.iterdir())}
 
-        exe = e5_oracle.build_harness(e5_oracle.find_compiler(), bundled.parent, Path(tmp))
+        exe = e5_oracle.build_harness(compiler, bundled.parent, Path(tmp))
         start = time.perf_counter()
         ref_ids, ref_emb = e5_oracle.run_harness(exe, bundled, texts)
         e5c_s = time.perf_counter() - start

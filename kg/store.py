@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import fsspec
 import pyarrow as pa
@@ -28,6 +28,9 @@ import pyarrow.parquet as pq
 from polyrel.kg import vocabulary as v
 from polyrel.kg.mapping import REQUIRED_COLUMNS, document_quads, rows_digest
 from polyrel.schemas.tables import TRIPLES_VERSION
+
+if TYPE_CHECKING:
+    from pyoxigraph import QuerySolutions
 
 BATCH_QUADS = 50_000  # quads per update transaction (a document is never split)
 
@@ -124,7 +127,7 @@ class GraphStore:
         query = (v.sparql_prefixes()
                  + "SELECT ?id ?run ?digest WHERE { GRAPH ?g { ?g a pr:Document ; pr:docId ?id ;"
                  " pr:run ?run ; pr:digest ?digest } }")
-        return {s["id"].value: (s["run"].value, s["digest"].value) for s in self.store.query(query)}
+        return {s["id"].value: (s["run"].value, s["digest"].value) for s in self._select(query)}
 
     def __len__(self) -> int:
         return len(self.store)
@@ -213,6 +216,10 @@ class GraphStore:
         """A SPARQL 1.1 query with the polyrel prefixes and the union of all graphs as default graph."""
         return self.store.query(sparql, prefixes=dict(v.PREFIXES), use_default_graph_as_union=True)
 
+    def _select(self, sparql: str) -> QuerySolutions:
+        """A raw SELECT over the stored graphs (no prefixes, no union default graph)."""
+        return cast("QuerySolutions", self.store.query(sparql))
+
     def dump(self, output: Any, fmt: str) -> None:
         """Write the store: `nquads` (every graph, as stored) or `ntriples` (the union, each triple once, sorted)."""
         from pyoxigraph import RdfFormat
@@ -223,7 +230,7 @@ class GraphStore:
         if fmt != "ntriples":
             raise ValueError(f"unknown format {fmt!r} (nquads, ntriples)")
         lines = sorted({f"{s['s']} {s['p']} {s['o']} .\n"
-                        for s in self.store.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }")})
+                        for s in self._select("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }")})
         data = "".join(lines).encode()
         if hasattr(output, "write"):
             output.write(data)

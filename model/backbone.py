@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import torch
 from safetensors import safe_open
@@ -101,11 +102,25 @@ def load_encoder(path: str | Path) -> PreTrainedModel:
         hf_logging.set_verbosity(level)
 
 
-def without_pooler(encoder: PreTrainedModel) -> PreTrainedModel:
+def input_embeddings(encoder: nn.Module) -> nn.Embedding:
+    """The encoder's word-embedding matrix; transformers types it as a bare Module and peft
+    forwards the call, so the cast lives here once instead of at every caller."""
+    return cast(nn.Embedding, cast(PreTrainedModel, encoder).get_input_embeddings())
+
+
+def token_ids(tokenizer: PreTrainedTokenizerBase, tokens: Sequence[str]) -> list[int]:
+    """Ids of known tokens; `convert_tokens_to_ids` is typed for one token or many."""
+    return cast(list[int], tokenizer.convert_tokens_to_ids(list(tokens)))
+
+
+EncoderT = TypeVar("EncoderT", bound=nn.Module)
+
+
+def without_pooler(encoder: EncoderT) -> EncoderT:
     """Drop BERT-style [CLS] poolers: polyrel's heads read the last layer, and an unused
     randomly initialised pooler would only bloat the saved weights."""
     if getattr(encoder, "pooler", None) is not None:
-        encoder.pooler = None
+        encoder.register_module("pooler", None)
     return encoder
 
 
@@ -137,7 +152,7 @@ class EncoderModel(nn.Module):
         self.config = config
         self.encoder = without_pooler(encoder) if encoder is not None else self._encoder_from_config()
         if not config.encoder_config:
-            config.encoder_config = json_roundtrip(self.encoder.config.to_dict())
+            config.encoder_config = json_roundtrip(cast(PreTrainedModel, self.encoder).config.to_dict())
 
     def _encoder_from_config(self) -> PreTrainedModel:
         stored = self.config.encoder_config
@@ -156,7 +171,7 @@ class EncoderModel(nn.Module):
         """Refuse directories whose files disagree (subclasses check their heads)."""
 
     def _special_ids(self, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-        return tokenizer.convert_tokens_to_ids(self.special_tokens(self.config))
+        return token_ids(tokenizer, self.special_tokens(self.config))
 
     def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase) -> None:
         directory = Path(directory)
@@ -167,7 +182,7 @@ class EncoderModel(nn.Module):
             tokenizer.save_pretrained(str(directory))
         else:
             state = {k: v for k, v in state.items() if "lora_" in k or not k.startswith("encoder.")}
-            rows = self.encoder.get_input_embeddings().weight[self._special_ids(tokenizer)]
+            rows = input_embeddings(self.encoder).weight[self._special_ids(tokenizer)]
             state[SPECIAL_ROWS] = rows.detach().contiguous().cpu()
         save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
 
@@ -191,7 +206,7 @@ class EncoderModel(nn.Module):
         else:
             rows = state.pop(SPECIAL_ROWS)
             with torch.no_grad():
-                model.encoder.get_input_embeddings().weight[model._special_ids(tokenizer)] = rows
+                input_embeddings(model.encoder).weight[model._special_ids(tokenizer)] = rows
             result = model.load_state_dict(state, strict=False)
             stray = [k for k in result.missing_keys if "lora_" in k or not k.startswith("encoder.")]
             if result.unexpected_keys or stray:
@@ -243,7 +258,7 @@ class EncoderModel(nn.Module):
         if tokens:
             tokenizer.add_tokens(tokens, special_tokens=True)
         encoder = load_encoder(base)
-        if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
+        if len(tokenizer) > input_embeddings(encoder).num_embeddings:
             encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
         if shapes.get(SPECIAL_ROWS, [0])[0] != len(tokens):
             raise ModelDirectoryError(f"{directory}: {shapes.get(SPECIAL_ROWS, [0])[0]} special-token rows for {len(tokens)} tokens")

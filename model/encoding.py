@@ -17,6 +17,7 @@ import regex
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from polyrel.model.backbone import token_ids
 from polyrel.model.data import Entity
 from polyrel.model.markers import MarkerInventory, insert_markers
 
@@ -127,7 +128,7 @@ class PairEncoder:
         missing = [m for m in markers.tokens if m not in tokenizer.get_vocab()]
         if missing:
             raise ValueError(f"tokenizer lacks marker tokens {missing[:5]}; add them before encoding")
-        self._marker_ids = {m: tokenizer.convert_tokens_to_ids(m) for m in markers.tokens}
+        self._marker_ids = dict(zip(markers.tokens, token_ids(tokenizer, markers.tokens)))
         self._type_ids = {t: i + 1 for i, t in enumerate(markers.entity_types)}  # 0 = unseen
         probe = markers.tokens[0]  # a special token encodes to one id: what surrounds it is the wrapping
         wrapped = tokenizer(probe, add_special_tokens=True)["input_ids"]

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
+from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError, input_embeddings, token_ids
 from polyrel.model.encoding import WORD_JOININGS, EncodedPair, PairEncoder, WordJoining, collate, length_batches
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
@@ -140,7 +140,7 @@ class RelationModel(EncoderModel):
                 f"{directory}: classifier has {n_out} outputs but config.json lists"
                 f" {len(self.config.output_labels)} ({self.config.task} mode labels)"
             )
-        vocab = self.encoder.get_input_embeddings().num_embeddings
+        vocab = input_embeddings(self.encoder).num_embeddings
         if vocab < len(tokenizer):
             raise ModelDirectoryError(f"{directory}: tokenizer has {len(tokenizer)} tokens but the embedding matrix {vocab} rows")
 
@@ -155,10 +155,10 @@ def add_markers(
     stay close to the multilingual embedding space the encoder transfers through.
     """
     tokenizer.add_tokens(markers.tokens, special_tokens=True)
-    if len(tokenizer) > encoder.get_input_embeddings().num_embeddings:
+    if len(tokenizer) > input_embeddings(encoder).num_embeddings:
         encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-    embeddings = encoder.get_input_embeddings().weight
-    marker_ids = tokenizer.convert_tokens_to_ids(markers.tokens)
+    embeddings = input_embeddings(encoder).weight
+    marker_ids = token_ids(tokenizer, markers.tokens)
     with torch.no_grad():
         for marker, marker_id in zip(markers.tokens, marker_ids):
             word_ids = tokenizer(markers.seed_words()[marker], add_special_tokens=False)["input_ids"]

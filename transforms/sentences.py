@@ -21,7 +21,7 @@ STAGE = "sentences"
 
 def stanza_sentences(document: Document, lang: str, stanza_dir: str) -> list[Sentence]:
     parsed = stanza_models.pipeline(stanza_dir, lang, "tokenize")(document.text)
-    sentences = []
+    sentences: list[Sentence] = []
     for s in parsed.sentences:
         tokens = tuple(Token(t.text, t.start_char, t.end_char) for t in s.tokens)
         start, end = tokens[0].start, tokens[-1].end

@@ -200,8 +200,8 @@ def tables(grid: Grid) -> tuple[str, dict]:
         matrix[source] = {t: mean(grid.scores(source_key(source), t)) for t in TEST_LANGUAGES}
     rho: dict[str, float | None] = {}
     for source in TEST_LANGUAGES:
-        effs = [matrix[source][t] / matrix[t][t] for t in TEST_LANGUAGES
-                if t != source and matrix[source][t] is not None and matrix[t][t]]
+        effs = [transferred / own for t in TEST_LANGUAGES
+                if t != source and (transferred := matrix[source][t]) is not None and (own := matrix[t][t])]
         rho[source] = statistics.fmean(effs) if effs else None
         cells_ = [f"{100 * v:.1f}" if v is not None else "—" for v in matrix[source].values()]
         lines.append(f"| {source} | " + " | ".join(cells_) + f" | {f'{rho[source]:.2f}' if rho[source] is not None else '—'} |")

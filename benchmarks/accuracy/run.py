@@ -22,6 +22,7 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -83,7 +84,9 @@ def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sent
     from polyrel.model.relation_training import build_instances, evaluate_instances
 
     todo = unscored(cell, record, data)
-    predictor = RelationPredictor.load(model_dir) if todo else None
+    if not todo:
+        return todo
+    predictor = RelationPredictor.load(model_dir)
     for lang in todo:
         started = time.perf_counter()
         sentences = read_corpus(split_files(data, (lang,), cell.domain, "test")).sentences[:sentence_limit]
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             for c in todo]
     print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile}",
           flush=True)
+    outcomes: Iterable[str]
     if args.workers == 1:
         outcomes = map(_worker, jobs)
     else:

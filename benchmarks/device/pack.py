@@ -137,7 +137,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     archive = args.out / f"{args.name}.tar.xz"
     records: dict[str, list[dict]] = {}
-    with tarfile.open(archive, "w:xz", preset=9 | lzma.PRESET_EXTREME) as tar:
+    # typeshed allows presets 0-9 only; lzma also takes the EXTREME flag
+    with tarfile.open(archive, "w:xz", preset=9 | lzma.PRESET_EXTREME) as tar:  # type: ignore[call-overload]
         for language in args.languages:
             for path in sorted((args.data / language).glob("*.json.gz")):
                 if not any(path.name.endswith(f"-{s}.json.gz") for s in args.splits):

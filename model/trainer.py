@@ -54,6 +54,11 @@ class TrainingConfig:
     progress: bool = True
 
 
+# Settings added after checkpoints were first written, with the value an older checkpoint
+# trained under: one that lacks the setting resumes when the run asks for that value.
+LEGACY_SETTINGS: dict[str, Any] = {"share_encoder_passes": False}
+
+
 @dataclass
 class TrainingResult:
     best_epoch: int
@@ -239,7 +244,7 @@ class Trainer:
         and random generators are restored in place."""
         saved = torch.load(path, map_location="cpu", weights_only=False)  # our own file: it holds RNG states
         ours = {k: v for k, v in asdict(self.config).items() if k != "progress"}
-        changed = sorted(k for k, v in ours.items() if saved["config"].get(k) != v)
+        changed = sorted(k for k, v in ours.items() if saved["config"].get(k, LEGACY_SETTINGS.get(k)) != v)
         if changed:
             raise ValueError(f"{path} was written with other training settings ({', '.join(changed)} differ); "
                              "resume with the same settings or delete it to start over")

@@ -73,3 +73,21 @@ def test_resuming_with_other_settings_is_refused(tiny_bert_dir, tmp_path, monkey
     trainer, task = fresh(tiny_bert_dir, other)
     with pytest.raises(ValueError, match="learning_rate"):
         trainer.fit(task, tmp_path, resume=True)
+
+
+def test_a_checkpoint_from_before_shared_passes_resumes_without_them(tiny_bert_dir, tmp_path, monkeypatch):
+    """Checkpoints written before the setting existed trained one encoder row per pair."""
+    trainer, task = fresh(tiny_bert_dir)
+    interrupt_at_epoch(task, 2, monkeypatch)
+    with pytest.raises(Interrupted):
+        trainer.fit(task, tmp_path)
+    saved = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    del saved["config"]["share_encoder_passes"]
+    torch.save(saved, tmp_path / CHECKPOINT)
+
+    trainer, task = fresh(tiny_bert_dir)
+    with pytest.raises(ValueError, match="share_encoder_passes"):
+        trainer.fit(task, tmp_path, resume=True)
+    unshared = TrainingConfig(**{**CONFIG.__dict__, "share_encoder_passes": False})
+    trainer, task = fresh(tiny_bert_dir, unshared)
+    assert trainer.fit(task, tmp_path, resume=True).resumed_after_epoch == 1

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import torch
 from safetensors import safe_open
@@ -135,9 +135,6 @@ def apply_adapter(encoder: nn.Module, adapter: AdapterConfig) -> nn.Module:
     return get_peft_model(encoder, lora)
 
 
-ModelT = TypeVar("ModelT", bound="EncoderModel")
-
-
 class EncoderModel(nn.Module):
     """Base of the relation and NER models: `self.encoder` plus heads, one directory format.
 
@@ -187,14 +184,14 @@ class EncoderModel(nn.Module):
         save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
 
     @classmethod
-    def from_pretrained(cls: type[ModelT], directory: str | Path) -> tuple[ModelT, PreTrainedTokenizerBase]:
+    def from_pretrained(cls, directory: str | Path) -> tuple[Self, PreTrainedTokenizerBase]:
         directory = Path(directory)
         for name in (CONFIG_NAME, WEIGHTS_NAME):
             if not (directory / name).is_file():
                 raise ModelDirectoryError(f"{directory}: missing {name}; not a polyrel model directory")
         config = load_config(cls.config_class, directory / CONFIG_NAME)
         with safe_open(str(directory / WEIGHTS_NAME), "pt") as handle:
-            shapes = {k: list(handle.get_slice(k).get_shape()) for k in handle.keys()}
+            shapes = {k: list(handle.get_slice(k).get_shape()) for k in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
         if config.adapter is None:
             model, tokenizer = cls._load_full(config, directory)
         else:
@@ -218,7 +215,7 @@ class EncoderModel(nn.Module):
         return model, tokenizer
 
     @classmethod
-    def _load_full(cls: type[ModelT], config: Any, directory: Path) -> tuple[ModelT, PreTrainedTokenizerBase]:
+    def _load_full(cls, config: Any, directory: Path) -> tuple[Self, PreTrainedTokenizerBase]:
         try:
             # polyrel's config.json is not a transformers config, which transformers 5 takes for an
             # old Mistral checkpoint and warns of "incorrect tokenization"; saying no fix is wanted
@@ -230,8 +227,8 @@ class EncoderModel(nn.Module):
 
     @classmethod
     def _load_compact(
-        cls: type[ModelT], config: Any, directory: Path, shapes: dict[str, list[int]]
-    ) -> tuple[ModelT, PreTrainedTokenizerBase]:
+        cls, config: Any, directory: Path, shapes: dict[str, list[int]]
+    ) -> tuple[Self, PreTrainedTokenizerBase]:
         from polyrel.model.encoders import resolve_encoder
 
         try:

@@ -8,6 +8,7 @@ the profile's hyper-parameters, the machine, the encoder, training time and hist
 test reports per language. Cells that exist are skipped; a cell whose model directory was kept
 (`--models`) but lacks a test language that is now available is scored without retraining, and
 with `--retrain-partial` one whose model is gone is trained again.
+`--domains` and `--variants` narrow the grid (a CPU session picks the one cell it can finish).
 Several workers share one GPU well: an e5-small step leaves most of an H100 idle.
 """
 
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, Cell, cells
+from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, VARIANTS, Cell, cells
 
 SPLIT_FILE = "{domain}-{split}.json.gz"
 
@@ -177,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="reduced")
     parser.add_argument("--domains", nargs="+", choices=DOMAINS, help="only these domains' cells of `domains`")
+    parser.add_argument("--variants", nargs="+", choices=[f"{m}-{p}" for m, p in VARIANTS],
+                        help="only cells of these variants (marker scheme-pooling), e.g. to pick which seed-3 cell a CPU session trains")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--deadline-min", type=float, default=None, help="start no cell after this many minutes")
     parser.add_argument("--retrain-partial", action="store_true",
@@ -184,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     deadline = time.time() + 60 * args.deadline_min if args.deadline_min else float("inf")
     grid = [c for c in cells(args.experiments, args.seeds, args.profile)
-            if c.domain is None or args.domains is None or c.domain in args.domains]
+            if (c.domain is None or args.domains is None or c.domain in args.domains)
+            and (args.variants is None or f"{c.markers}-{c.pooling}" in args.variants)]
     todo = [c for c in grid if pending(c, args.out, args.models, args.data, args.retrain_partial)]
     threads = max(1, (os.cpu_count() or 2) // args.workers)
     command = "python -m benchmarks.accuracy.run " + shlex.join(sys.argv[1:] if argv is None else argv)

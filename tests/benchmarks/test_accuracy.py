@@ -129,6 +129,14 @@ def test_domain_cells_can_be_limited_to_some_domains(tiny_xlmr_dir: Path, tmp_pa
     assert "domains__etm-emp__classify__en__news__smoke__s1.json" in names and len(names) == 9
 
 
+def test_cells_can_be_limited_to_some_variants(tiny_xlmr_dir: Path, tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    names = grid(data, tmp_path, tiny_xlmr_dir, "variants", extra=("--variants", "etm-emp", "um-es+type"))
+    assert capsys.readouterr().out.startswith("2 cells, 0 done")
+    assert names == ["variants__etm-emp__extract__en__all__smoke__s1.json", "variants__um-es_type__extract__en__all__smoke__s1.json"]
+
+
 def test_cells_run_longest_first_within_a_seed() -> None:
     grid_cells = cells(["variants", "supervised", "joint", "domains"], [1, 2], "reduced")
     assert len(grid_cells) == 2 * (7 + 4 + 1 + 12)

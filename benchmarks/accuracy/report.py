@@ -9,13 +9,14 @@ and `transfer_heatmap.png` into `--out`. README's results section is generated f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, TEST_LANGUAGES, VARIANTS, cells
+from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, TEST_LANGUAGES, VARIANTS, cells
 
 # The CrossRE baseline's in-domain test macro-F1 (bert-base-cased, typed markers as text, start-marker
 # pooling, single-label softmax over the gold related pairs, mean of 5 seeds): Bassignana & Plank
@@ -82,6 +83,12 @@ def source_key(language: str) -> tuple:
     return english_key("etm", "emp") if language == "en" else ("supervised", "etm", "emp", "extract", (language,), None)
 
 
+def epochs_trained(grid: Grid, key: tuple | None) -> str:
+    """The epochs a group's cells were given (a joint cell may have fewer than the profile's)."""
+    epochs = sorted({r.get("epochs", r["profile"]["epochs"]) for r in grid.by_key.get(key, [])}) if key else []
+    return f"{'/'.join(map(str, epochs))} epoch{'' if epochs == [1] else 's'}" if epochs else "epochs —"
+
+
 def row_with_average(grid: Grid, cells_: list[tuple[tuple, str]]) -> str:
     """Table cells for (key, language) pairs, then the average of their means where all exist."""
     means = [mean(grid.scores(key, language)) for key, language in cells_]
@@ -143,7 +150,7 @@ def findings(grid: Grid, summary: dict) -> list[str]:
     lines.append(f"- **Joint beats one model per language** — {verdict([r[1] for r in results], n)}"
                  + (": " + "; ".join(r[0] for r in results) if results else "") + ".")
     extract = [r for records in grid.by_key.values() for r in records if r["cell"]["task"] == "extract"]
-    peaked_last = [r for r in extract if r.get("history") and r["best_epoch"] == r["profile"]["epochs"]]
+    peaked_last = [r for r in extract if r.get("history") and r["best_epoch"] == r.get("epochs", r["profile"]["epochs"])]
     if extract:
         lines.append(f"- **Training budget**: {len(peaked_last)} of {len(extract)} extract-mode cells scored their best dev"
                      " F1 in the profile's last epoch (still improving when training stopped): the comparisons above"
@@ -207,9 +214,10 @@ def tables(grid: Grid) -> tuple[str, dict]:
         lines.append(f"| {source} | " + " | ".join(cells_) + f" | {f'{rho[source]:.2f}' if rho[source] is not None else '—'} |")
     summary["all_pair"] = {"matrix": matrix, "rho": rho}
 
-    lines += ["", "### Joint multilingual vs one model per language (paper Table 7; micro-F1)", "",
-              "| test language | one model per language | joint (en + 10 translations) |", "| --- | --- | --- |"]
     joint_key = next((k for k in grid.by_key if k[0] == "joint"), None)
+    lines += ["", "### Joint multilingual vs one model per language (paper Table 7; micro-F1)", "",
+              (f"| test language | one model per language ({epochs_trained(grid, source_key('en'))}) |"
+               f" joint (en + 10 translations; {epochs_trained(grid, joint_key)}) |"), "| --- | --- | --- |"]
     for language in TEST_LANGUAGES:
         joint = fmt(grid.scores(joint_key, language)) if joint_key else "—"
         lines.append(f"| {language} | {fmt(grid.scores(source_key(language), language))} | {joint} |")
@@ -225,6 +233,39 @@ def tables(grid: Grid) -> tuple[str, dict]:
         baseline = CROSSRE_BASELINE_MACRO_F1.get(domain)
         lines.append(f"| {domain} | " + " | ".join(row) + f" | {f'{baseline:.2f}' if baseline is not None else '—'} |")
     return "\n".join(findings(grid, summary) + lines) + "\n", summary
+
+
+def all_weights_twin(profile: str) -> str | None:
+    """The profile that differs from `profile` only in training every weight, if one is defined."""
+    frozen = PROFILES.get(profile)
+    if frozen is None or not frozen.freeze_embeddings:
+        return None
+    return next((p.name for p in PROFILES.values()
+                 if dataclasses.replace(p, name=frozen.name, freeze_embeddings=True) == frozen and not p.freeze_embeddings), None)
+
+
+def frozen_vs_all_weights(frozen: Grid, all_weights: Grid, twin: str) -> tuple[list[str], bool | None]:
+    """ETM-EMP trained on English with its word embeddings frozen (all but the marker rows) and
+    with every weight trained: does freezing help zero-shot transfer? (the issue's question)."""
+    key, targets = english_key("etm", "emp"), TEST_LANGUAGES[1:]
+    lines = ["", f"### Frozen word embeddings vs all weights (ETM-EMP trained on English; micro-F1; `{twin}` cells)", "",
+             "| word embeddings | en | " + " | ".join(targets) + " | target average | targets ÷ en |",
+             "| --- |" + " --- |" * (len(targets) + 3)]
+    averages = []
+    for name, grid in (("frozen (but marker rows)", frozen), ("all trained", all_weights)):
+        en, per = mean(grid.scores(key, "en")), [mean(grid.scores(key, t)) for t in targets]
+        average = statistics.fmean(per) if all(v is not None for v in per) else None  # type: ignore[arg-type]
+        averages.append(average)
+        ratio = f"{100 * average / en:.0f}%" if average is not None and en else "—"
+        lines.append(f"| {name} | {fmt(grid.scores(key, 'en'))} | " + " | ".join(fmt(grid.scores(key, t)) for t in targets)
+                     + f" | {f'{100 * average:.1f}' if average is not None else '—'} | {ratio} |")
+    n = min(len(frozen.by_key.get(key, [])), len(all_weights.by_key.get(key, [])))
+    first, second = averages
+    if first is None or second is None:
+        return [*lines, "", "Freezing the word embeddings helps transfer — not measured."], None
+    lines += ["", (f"Freezing the word embeddings helps transfer — {verdict([first > second], n)}: "
+                   f"target average {100 * first:.1f} frozen vs {100 * second:.1f} all trained.")]
+    return lines, first > second
 
 
 def heatmap(summary: dict, path: Path) -> bool:
@@ -276,8 +317,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS),
                         help="the experiments whose absent cells are listed (tables show whatever exists)")
     args = parser.parse_args(argv)
-    records = [r for r in load(args.out) if r["cell"]["profile"] == args.profile]
+    everything = load(args.out)
+    records = [r for r in everything if r["cell"]["profile"] == args.profile]
     text, summary = tables(Grid(records))
+    twin = all_weights_twin(args.profile)
+    twin_records = [r for r in everything if r["cell"]["profile"] == twin]
+    if twin and twin_records:
+        lines, ahead = frozen_vs_all_weights(Grid(records), Grid(twin_records), twin)
+        text += "\n".join(lines) + "\n"
+        summary["frozen_embeddings_help_transfer"] = ahead
     absent = missing(records, args.seeds, args.profile, args.experiments)
     machines = sorted({f"{r['machine']['gpu'] or 'CPU'}" for r in records})
     header = [

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, VARIANTS, Cell, cells
+from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, VARIANTS, Cell, cells, variant_name
 
 SPLIT_FILE = "{domain}-{split}.json.gz"
 
@@ -130,7 +130,7 @@ def run_cell(
                                         profile.max_length, pairs, cell.seed, model_id=cell.id,
                                         classify_output=profile.classify_output, word_joining=profile.word_joining)
     config = TrainingConfig(
-        epochs=profile.epochs, learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
+        epochs=profile.epochs_for(cell.experiment), learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
         batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,
         freeze_embeddings=profile.freeze_embeddings, share_encoder_passes=profile.share_encoder_passes,
         eval_batch_size=256, progress=False,
@@ -139,7 +139,7 @@ def run_cell(
     result = Trainer(model, tokenizer, config).fit(task, model_dir, resume=True)
     record = {
         "cell": cell.to_json(), "command": command, "profile": asdict(profile), "encoder": encoder, "machine": machine(),
-        "train_sentences": len(train), "train_pairs": len(task.instances), "skipped_train_pairs": dict(task.skipped),
+        "epochs": config.epochs, "train_sentences": len(train), "train_pairs": len(task.instances), "skipped_train_pairs": dict(task.skipped),
         "best_epoch": result.best_epoch, "best_dev_f1": result.best_dev_f1, "history": result.history,
         "train_seconds": result.seconds, "resumed_after_epoch": result.resumed_after_epoch, "evaluations": {},
     }
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="reduced")
     parser.add_argument("--domains", nargs="+", choices=DOMAINS, help="only these domains' cells of `domains`")
-    parser.add_argument("--variants", nargs="+", choices=[f"{m}-{p}" for m, p in VARIANTS],
+    parser.add_argument("--variants", nargs="+", choices=[variant_name(m, p) for m, p in VARIANTS],
                         help="only cells of these variants (marker scheme-pooling), e.g. to pick which seed-3 cell a CPU session trains")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--deadline-min", type=float, default=None, help="start no cell after this many minutes")
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.time() + 60 * args.deadline_min if args.deadline_min else float("inf")
     grid = [c for c in cells(args.experiments, args.seeds, args.profile)
             if (c.domain is None or args.domains is None or c.domain in args.domains)
-            and (args.variants is None or f"{c.markers}-{c.pooling}" in args.variants)]
+            and (args.variants is None or c.variant in args.variants)]
     todo = [c for c in grid if pending(c, args.out, args.models, args.data, args.retrain_partial)]
     threads = max(1, (os.cpu_count() or 2) // args.workers)
     command = "python -m benchmarks.accuracy.run " + shlex.join(sys.argv[1:] if argv is None else argv)

@@ -4,7 +4,10 @@
 #   STAGE=english      train the shipped default models (compact LoRA) and their full fine-tuned
 #                      twins, score them, and fill English accuracy cells (variants, domains);
 #   STAGE=grid         fill the accuracy cells of EXPERIMENTS (default: supervised joint variants),
-#                      seeds 1-3, skipping the cells already in benchmarks/results/accuracy/cells.
+#                      seeds 1-3, skipping the cells already in benchmarks/results/accuracy/cells;
+#                      GRIDS runs several grids side by side, each PROFILE:EXPERIMENTS[:VARIANTS]
+#                      with commas inside, e.g. "reduced:supervised,variants:etm-es,etm-emp
+#                      reduced-all-weights:variants:etm-emp".
 #
 # Runs from the repository root; reads the packed data and encoder from .gpu/carry (see
 # benchmarks/device/pack.py) and leaves everything it produced in $OUT as a few archives.
@@ -68,12 +71,13 @@ default_model() {  # name kind(relation|ner) extra-train-args...
   done
 }
 
-run_grid() {  # experiments...
+run_grid() {  # profile experiments [variants], lists comma-separated
+  local profile=$1 experiments=${2//,/ } variants=${3:-}
   mkdir -p "$W/accuracy/cells" && cp "$ROOT"/benchmarks/results/accuracy/cells/*.json "$W/accuracy/cells/" 2>/dev/null
   py -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
-      --profile "$PROFILE" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
-      --retrain-partial --experiments "$@" > "$W/grid-$STAGE.log" 2>&1
-  log "grid $* done (rc $?)"
+      --profile "$profile" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
+      --retrain-partial --experiments $experiments ${variants:+--variants ${variants//,/ }} > "$W/grid-$profile-${2//,/+}${3:+-${3//,/+}}.log" 2>&1
+  log "grid $profile $experiments $variants done (rc $?)"
 }
 
 if [ "$STAGE" = english ]; then
@@ -81,9 +85,13 @@ if [ "$STAGE" = english ]; then
   default_model relation-full relation --neg-ratio 2 &
   default_model ner-compact ner --lora-r 8 &
   default_model ner-full ner &
-  run_grid variants domains &
+  run_grid "$PROFILE" variants,domains &
 else
-  run_grid ${EXPERIMENTS:-supervised joint variants} &
+  GRIDS=${GRIDS:-$PROFILE:$(echo ${EXPERIMENTS:-supervised joint variants} | tr ' ' ,)}
+  for spec in $GRIDS; do
+    IFS=: read -r profile experiments variants <<< "$spec"
+    run_grid "$profile" "$experiments" "$variants" &
+  done
 fi
 # Stop whatever still runs a little before the budget, so the archives below get written.
 ( sleep $(( $(left) - 25 )); pkill -f "polyrel.cli|benchmarks.accuracy" ) &
@@ -94,7 +102,7 @@ kill $killer 2>/dev/null
 # Score kept grid models on test sets that arrived since they were trained.
 log "packing"
 py -m benchmarks.accuracy.report --out "$W/accuracy" --profile "$PROFILE" > "$W/report.log" 2>&1
-tar czf "$OUT/accuracy-$STAGE.tgz" -C "$W" accuracy grid-$STAGE.log report.log 2>/dev/null
+tar czf "$OUT/accuracy-$STAGE.tgz" -C "$W" accuracy report.log $(cd "$W" && ls grid-*.log) 2>/dev/null
 if [ -d "$W/defaults" ]; then
   # compact models travel back whole; full fine-tuned ones (470 MB) only by their reports
   tar czf "$OUT/defaults-$STAGE.tgz" -C "$W" --exclude='defaults/*-full/model.safetensors' \

@@ -4,6 +4,7 @@ builds its tables from whatever cells exist and names the missing ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -137,6 +138,22 @@ def test_cells_can_be_limited_to_some_variants(tiny_xlmr_dir: Path, tmp_path: Pa
     assert names == ["variants__etm-emp__extract__en__all__smoke__s1.json", "variants__um-es_type__extract__en__all__smoke__s1.json"]
 
 
+def test_a_joint_cell_trains_the_profiles_joint_epochs(
+        tiny_xlmr_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    link(data, "german", ("train", "dev"))
+    monkeypatch.setitem(run.PROFILES, "smoke", dataclasses.replace(run.PROFILES["smoke"], epochs=2, joint_epochs=1))
+    grid(data, tmp_path, tiny_xlmr_dir, "joint", "supervised")
+    joint = json.loads((tmp_path / "results" / "cells" / "joint__etm-emp__extract__joint11__all__smoke__s1.json").read_text())
+    german = json.loads((tmp_path / "results" / "cells" / "supervised__etm-emp__extract__german__all__smoke__s1.json").read_text())
+    assert (joint["epochs"], len(joint["history"])) == (1, 1)
+    assert (german["epochs"], len(german["history"])) == (2, 2)
+
+    assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1"]) == 0
+    assert "joint (en + 10 translations; 1 epoch)" in (tmp_path / "results" / "RESULTS.md").read_text()
+
+
 def test_cells_run_longest_first_within_a_seed() -> None:
     grid_cells = cells(["variants", "supervised", "joint", "domains"], [1, 2], "reduced")
     assert len(grid_cells) == 2 * (7 + 4 + 1 + 12)
@@ -170,3 +187,19 @@ def test_missing_cells_can_be_listed_for_some_experiments_only() -> None:
     absent = report.missing([], [1], "reduced-softmax", ["domains"])
     assert len(absent) == 12 and all(m.startswith("domains__") for m in absent)
     assert len(report.missing([], [1], "reduced-softmax")) == 7 + 4 + 1 + 12
+
+
+def test_frozen_embeddings_are_compared_with_the_all_weights_twin_profile() -> None:
+    assert report.all_weights_twin("reduced") == "reduced-all-weights"
+    assert report.all_weights_twin("reduced-softmax") is None and report.all_weights_twin("paper") is None
+
+    def record(target_f1: float) -> dict:
+        cell = {"experiment": "variants", "markers": "etm", "pooling": "emp", "task": "extract", "train": ["en"],
+                "domain": None, "seed": 1}
+        return {"cell": cell, "evaluations": {lang: {"micro_f1": 0.4 if lang == "en" else target_f1}
+                                              for lang in ("en", "german", "spanish", "chinese", "japanese")}}
+
+    lines, ahead = report.frozen_vs_all_weights(report.Grid([record(0.2)]), report.Grid([record(0.3)]), "reduced-all-weights")
+    assert ahead is False
+    assert "| all trained | 40.0 ± 0.0 (n=1) | 30.0 ± 0.0 (n=1) |" in "\n".join(lines)
+    assert "helps transfer — does not hold, fewer than 3 seeds: target average 20.0 frozen vs 30.0" in lines[-1]

@@ -203,3 +203,18 @@ def test_frozen_embeddings_are_compared_with_the_all_weights_twin_profile() -> N
     assert ahead is False
     assert "| all trained | 40.0 ± 0.0 (n=1) | 30.0 ± 0.0 (n=1) |" in "\n".join(lines)
     assert "helps transfer — does not hold, fewer than 3 seeds: target average 20.0 frozen vs 30.0" in lines[-1]
+    assert "frozen ahead in 0 of 1 seeds paired by seed" in lines[-1]
+
+
+def test_a_joint_with_fewer_epochs_is_compared_at_equal_passes_too() -> None:
+    def record(experiment: str, train: list[str], epochs: int, dev: list[float]) -> dict:
+        cell = {"experiment": experiment, "markers": "etm", "pooling": "emp", "task": "extract", "train": train,
+                "domain": None, "seed": 1}
+        return {"cell": cell, "evaluations": {}, "profile": {"epochs": 5}, "epochs": epochs,
+                "history": [{"epoch": i + 1, "dev_micro_f1": d} for i, d in enumerate(dev)]}
+
+    sources = [record("variants", ["en"], 5, [0.0, 0.2]), record("supervised", ["german"], 5, [0.02, 0.3])]
+    joint_key = ("joint", "etm", "emp", "extract", ("en", "german"), None)
+    caveat = report.joint_budget_caveat(report.Grid([*sources, record("joint", ["en", "german"], 1, [0.08])]), joint_key)
+    assert "trained 1 epoch against the others' 5 epochs" in caveat and "8.0 joint (n=1;" in caveat and "1.0 one model" in caveat
+    assert report.joint_budget_caveat(report.Grid([*sources, record("joint", ["en", "german"], 5, [0.08])]), joint_key) == ""

@@ -359,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Profile `{args.profile}`; encoder(s): {', '.join(sorted({r['encoder'] for r in records})) or '—'};"
         f" machines: {', '.join(machines) or '—'}; {len(records)} cells present, {len(absent)} missing.", "",
     ]
-    if records:
-        profile = records[0]["profile"]
+    if records:  # the profile as defined now (fields added later default to what older cells did); each cell records its own
+        profile = dataclasses.asdict(PROFILES[args.profile]) if args.profile in PROFILES else records[0]["profile"]
         header += [f"Hyper-parameters: {json.dumps(profile)}", ""]
     footer = ["", "### Missing cells", ""] + [f"- {m}" for m in absent] if absent else []
     (args.out / "RESULTS.md").write_text("\n".join(header) + text + "\n".join(footer) + "\n", encoding="utf-8")

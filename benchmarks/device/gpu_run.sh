@@ -4,7 +4,7 @@
 #   STAGE=english      train the shipped default models (compact LoRA) and their full fine-tuned
 #                      twins, score them, and fill English accuracy cells (variants, domains);
 #   STAGE=grid         fill the accuracy cells of EXPERIMENTS (default: supervised joint variants),
-#                      seeds 1-3, skipping the cells already in benchmarks/results/accuracy/cells;
+#                      seeds SEEDS (default 1 2 3), skipping the cells already in benchmarks/results/accuracy/cells;
 #                      GRIDS runs several grids side by side, each PROFILE:EXPERIMENTS[:VARIANTS]
 #                      with commas inside, e.g. "reduced:supervised,variants:etm-es,etm-emp
 #                      reduced-all-weights:variants:etm-emp".
@@ -23,6 +23,7 @@ ENCODER=${ENCODER:-multilingual-e5-small}
 PROFILE=${PROFILE:-reduced}
 EPOCHS=${EPOCHS:-10}
 WORKERS=${WORKERS:-4}
+SEEDS=${SEEDS:-1 2 3}
 OUT=${OUT:-$PWD/.gpu/out}
 ROOT=$PWD
 W=$ROOT/.gpu/work
@@ -75,7 +76,7 @@ run_grid() {  # profile experiments [variants], lists comma-separated
   local profile=$1 experiments=${2//,/ } variants=${3:-}
   mkdir -p "$W/accuracy/cells" && cp "$ROOT"/benchmarks/results/accuracy/cells/*.json "$W/accuracy/cells/" 2>/dev/null
   py -m benchmarks.accuracy.run --data "$D" --out "$W/accuracy" --models "$W/accuracy-models" --encoder "$ENCODER" \
-      --profile "$profile" --workers "$WORKERS" --seeds 1 2 3 --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
+      --profile "$profile" --workers "$WORKERS" --seeds $SEEDS --deadline-min "$(awk "BEGIN{d = ($(left) - ${CELL_SECONDS:-150}) / 60; print (d > 0.2 ? d : 0.2)}")" \
       --retrain-partial --experiments $experiments ${variants:+--variants ${variants//,/ }} > "$W/grid-$profile-${2//,/+}${3:+-${3//,/+}}.log" 2>&1
   log "grid $profile $experiments $variants done (rc $?)"
 }

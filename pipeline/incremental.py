@@ -121,7 +121,7 @@ def run_incremental(options: RunOptions, *, full: bool = False, wait: bool = Tru
     target = run_dir(out, run_id)
     plan.save(out, run_id)
     if plan.to_process:
-        hooks = dict(select=beam.ParDo(SelectPlanned(out, run_id)), finish=CommitManifest(out, run_id))
+        hooks = {"select": beam.ParDo(SelectPlanned(out, run_id)), "finish": CommitManifest(out, run_id)}
         if not wait:
             submit(replace(options, output=target), **hooks)
             print(f"submitted run {run_id}: its last step commits {out}/_manifest.parquet")

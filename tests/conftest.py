@@ -32,8 +32,8 @@ WORDS = (
     "japan spain anna maria john peter siemens sony acme corp university river north . , ' s"
 ).split()
 
-TINY_DIMS = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                 max_position_embeddings=128)
+TINY_DIMS = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+             "max_position_embeddings": 128}
 
 
 def tiny_bert(directory: Path, words: tuple[str, ...] = tuple(WORDS)) -> Path:

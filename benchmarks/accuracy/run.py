@@ -164,7 +164,7 @@ def _worker(job: tuple[Cell, Path, Path, Path, str, float, int, str, bool]) -> s
         return f"deadline: not started {cell.id}"
     try:
         return run_cell(cell, data, out, models, encoder, threads, command, retrain_partial)
-    except Exception as exc:  # one failing cell must not stop the grid; the message says which
+    except Exception as exc:  # noqa: BLE001 - one failing cell must not stop the grid; the message says which
         return f"FAILED {cell.id}: {type(exc).__name__}: {exc}"
 
 

@@ -43,7 +43,7 @@ SECOND = (
 
 def update(env: dict[str, str]) -> str:
     result = subprocess.run(["bash", str(SCRIPT), "--ner", "given", "--threshold", "0"], env=env,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -105,9 +105,9 @@ def test_a_held_lock_skips_the_update(tmp_path: Path) -> None:
            "POLYREL_INPUT": str(tmp_path), "POLYREL_LOCK": str(lock), "POLYREL_BIN": "/bin/false"}
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        result = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0 and "skipping" in result.stderr
-    failed = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    failed = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert failed.returncode != 0  # without the lock it runs, and a failing step fails the update
 
 
@@ -119,7 +119,7 @@ def test_the_load_runs_even_when_the_pipeline_fails(tmp_path: Path) -> None:
     env = {**os.environ, "POLYREL_OUT": str(tmp_path / "out"), "POLYREL_KG_STORE": str(tmp_path / "kg"),
            "POLYREL_INPUT": "a b", "POLYREL_BIN": str(fake), "LOG": str(log), "POLYREL_MODEL": "m"}
     result = subprocess.run(["bash", str(SCRIPT), "--ner", "given"], env=env, capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, check=False)
     assert result.returncode == 1 and "FAILED (run exit 1, load exit 0)" in result.stderr
     assert log.read_text().splitlines() == [
         f"run a b --out {tmp_path / 'out'} --incremental --model m --ner given",

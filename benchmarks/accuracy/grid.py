@@ -53,8 +53,8 @@ PROFILES: dict[str, Profile] = {
     "paper": Profile("paper", epochs=10, neg_ratio=None, freeze_embeddings=False, patience=3),
     # One reduced configuration for every variant compared when compute is short: sampled
     # no-relation pairs (2 per gold pair, redrawn each epoch), 5 epochs, word embeddings frozen
-    # except the marker rows. A joint cell makes one pass: 11 languages' pairs are ~195k, so one
-    # epoch is 2.2x the optimizer steps of a 5-epoch monolingual cell, and five would outlast the
+    # except the marker rows. A joint cell makes one pass: 11 languages give 202k pair-instances, so
+    # one epoch is 2.3x the optimizer steps of a 5-epoch monolingual cell, and five would outlast the
     # device tool's 10-minute call (a checkpoint is too large to carry over to the next session).
     "reduced": Profile("reduced", epochs=5, neg_ratio=2.0, freeze_embeddings=True, joint_epochs=1),
     # The reduced profile training every weight: the issue asks whether freezing the word

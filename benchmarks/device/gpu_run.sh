@@ -100,7 +100,7 @@ killer=$!
 wait $(jobs -p | grep -v "^$killer$") 2>/dev/null
 kill $killer 2>/dev/null
 
-# Score kept grid models on test sets that arrived since they were trained.
+# The report over whatever cells exist here, then everything into $OUT.
 log "packing"
 py -m benchmarks.accuracy.report --out "$W/accuracy" --profile "$PROFILE" > "$W/report.log" 2>&1
 tar czf "$OUT/accuracy-$STAGE.tgz" -C "$W" accuracy report.log $(cd "$W" && ls grid-*.log) 2>/dev/null

@@ -112,6 +112,15 @@ def section() -> str:
                        f" {b['documents_per_s']} documents/s, {b['pairs_per_s']} pairs/s at batch size {b['batch_size']};"
                        f" {data['pairs_per_s_ratio']}× the pairs/s of batch size 1 ({base['pairs_per_s']}) in the same run."
                        " Both runs include loading the models, which dominates at this corpus size.")]
+    lid = RESULTS / "language_id.json"
+    if lid.is_file():
+        data = json.loads(lid.read_text())
+        sentence, document = data["overall"]["sentence"], data["overall"]["document"]
+        lines += ["", (f"**Language of untagged documents** (`{data['command']}`; Multi-CrossRE dev, {len(data['languages'])}"
+                       f" languages, probability floor {data['min_probability']}): {sentence['correct']:.1%} of single sentences"
+                       f" and {document['correct']:.1%} of {data['chunk']}-sentence documents tagged correctly ({sentence['wrong']:.1%} and"
+                       f" {document['wrong']:.1%} wrongly; the rest left `und`), {sentence['ratio']:.1f}× the share the"
+                       f" script rule alone tags correctly ({sentence['script_only_correct']:.1%}) in the same run.")]
     shared = RESULTS / "shared_encoding.json"
     if shared.is_file():
         data = json.loads(shared.read_text())

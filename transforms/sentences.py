@@ -1,6 +1,7 @@
 """Stage 2: documents to sentences and tokens, with document character offsets.
 
-stanza's tokenizer is used for a language whose model is present in `--stanza-dir`; every
+A document without a language tag gets one from `language.py` (or stays `und`). stanza's
+tokenizer is used for a language whose model is present in `--stanza-dir`; every
 other document goes through the embedded rule-based splitter (`segment.py`), which needs no
 download. A document neither can handle (unknown language tag, unsupported script) is a
 dead letter.
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 import apache_beam as beam
 
 from polyrel.schemas.records import DeadLetter, Document, SegmentedDocument, Sentence, Token
-from polyrel.transforms import segment, stanza_models
+from polyrel.transforms import language, segment, stanza_models
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 
 STAGE = "sentences"
@@ -41,7 +42,9 @@ class SplitDocument(beam.DoFn):
         self.stanza_dir = stanza_dir
 
     def process(self, document: Document) -> Iterator[SegmentedDocument | DeadLetter]:
-        lang = document.lang or segment.guess_language(document.text)
+        lang = document.lang or language.identify(document.text)
+        if not document.lang:
+            count("documents_language_identified" if lang != "und" else "documents_language_undetermined")
         if self.stanza_dir and stanza_models.has_models(self.stanza_dir, lang, "tokenize"):
             sentences = stanza_sentences(document, lang, self.stanza_dir)
         else:

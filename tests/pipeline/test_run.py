@@ -157,6 +157,17 @@ def test_multi_processing_direct_runner_gives_the_same_output(plain, inputs, tin
     assert_same_output(plain[0], tmp_path)
 
 
+def test_portable_runner_gives_the_same_output(plain, inputs, tiny_relation_model_dir, tmp_path):
+    # Beam's job API, the path Flink and Spark take, with an embedded job server and loopback workers
+    printed = polyrel_run(inputs, tiny_relation_model_dir, tmp_path, "--run-id", "run-a", "--runner", "PortableRunner",
+                          "--beam-args", "--job_endpoint=embed", "--environment_type=LOOPBACK")
+    def counters(text):
+        return next(line for line in text.splitlines() if line.startswith("counters:"))
+
+    assert counters(printed) == counters(plain[1])  # counters come back through the job API
+    assert_same_output(plain[0], tmp_path)
+
+
 def test_dask_runner_gives_the_same_output(plain, inputs, tiny_relation_model_dir, tmp_path):
     # worker processes: Beam's DaskRunner shares one ParDo output buffer between tasks, so a
     # threaded (processes=False) cluster re-emits elements; the sink's row dedup hides that

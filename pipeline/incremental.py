@@ -9,7 +9,7 @@
             wait (Dataflow templates, detached Flink submission) still commit exactly once; a
             job that fails leaves the previous manifest in place.
 
-The settings that shape the triples (model files, NER backend and model, thresholds, pair filters, CJK words) are
+The settings that shape the triples (model files, NER backend and model, thresholds, pair filters, CJK words, `--lang`) are
 recorded with the manifest; a run with different settings reprocesses every document.
 """
 
@@ -46,6 +46,7 @@ def run_settings(options: RunOptions) -> dict[str, Any]:
         "ner": options.ner,
         "ner_model": model_fingerprint(options.ner_model or defaults.default_ner_dir()) if options.ner == "polyrel" else None,
         "stanza_dir": options.stanza_dir,
+        "lang": options.lang,
         "max_pair_distance": options.max_pair_distance,
         "restrict_type_pairs": options.restrict_type_pairs,
         "threshold": options.threshold,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
 from polyrel.pipeline import defaults
+from polyrel.transforms import segment
 
 # Runners Beam does not resolve by short name.
 RUNNER_PATHS = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
@@ -35,6 +36,7 @@ class RunOptions:
     ner: str = defaults.DEFAULT_NER
     ner_model: str | None = None  # for --ner polyrel; None: defaults.default_ner_dir()
     stanza_dir: str | None = None
+    lang: str | None = None  # language of documents without a tag; None: identified (transforms/language.py)
     max_pair_distance: int | None = None
     restrict_type_pairs: bool = False
     threshold: float | None = None  # None: the model's own decision (see model.predictor.decide)
@@ -57,6 +59,8 @@ class RunOptions:
             raise ValueError("threshold must lie in [0, 1]")
         if self.cjk_words not in CJK_WORDS:
             raise ValueError(f"cjk_words must be one of {', '.join(CJK_WORDS)}")
+        if self.lang is not None and self.stanza_dir is None and segment.base_language(self.lang) not in segment.LANGUAGES:
+            raise ValueError(f"lang {self.lang!r} is not one the embedded splitter handles, and no stanza_dir is given")
 
     def pipeline_options(self) -> PipelineOptions:
         from apache_beam.options.pipeline_options import PipelineOptions
@@ -73,6 +77,7 @@ class RunOptions:
             output=args.output,
             ner=args.ner,
             stanza_dir=args.stanza_dir,
+            lang=args.lang,
             max_pair_distance=args.max_pair_distance,
             restrict_type_pairs=args.restrict_type_pairs,
             threshold=args.threshold,
@@ -100,6 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         " or a registered backend"
                         " (default: %(default)s)")
     parser.add_argument("--stanza-dir", help="stanza resources directory (tokenizer/NER models; never downloaded)")
+    parser.add_argument("--lang", help="language tag of documents without one, e.g. every .txt (default: identified"
+                        " from the text, else und)")
     parser.add_argument("--max-pair-distance", type=int, help="skip pairs more than N tokens apart")
     parser.add_argument("--restrict-type-pairs", action="store_true",
                         help="score only (head type, tail type) pairs seen in training (model config)")

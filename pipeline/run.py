@@ -46,7 +46,7 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
     documents, read_errors = pipeline | "Read" >> ReadDocuments(options.inputs, options.max_doc_chars)
     if select is not None:
         documents = documents | "Select" >> select
-    segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir)
+    segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
         options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model))
     rules = PairFilter(

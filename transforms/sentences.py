@@ -1,6 +1,6 @@
 """Stage 2: documents to sentences and tokens, with document character offsets.
 
-A document without a language tag gets one from `language.py` (or stays `und`). stanza's
+A document without a language tag gets `--lang`, else one from `language.py` (or stays `und`). stanza's
 tokenizer is used for a language whose model is present in `--stanza-dir`; every
 other document goes through the embedded rule-based splitter (`segment.py`), which needs no
 download. A document neither can handle (unknown language tag, unsupported script) is a
@@ -38,12 +38,13 @@ def rule_sentences(document: Document, lang: str) -> list[Sentence]:
 
 
 class SplitDocument(beam.DoFn):
-    def __init__(self, stanza_dir: str | None) -> None:
+    def __init__(self, stanza_dir: str | None, default_lang: str | None = None) -> None:
         self.stanza_dir = stanza_dir
+        self.default_lang = default_lang  # `--lang`: what an untagged document is, instead of identifying it
 
     def process(self, document: Document) -> Iterator[SegmentedDocument | DeadLetter]:
-        lang = document.lang or language.identify(document.text)
-        if not document.lang:
+        lang = document.lang or self.default_lang or language.identify(document.text)
+        if not (document.lang or self.default_lang):
             count("documents_language_identified" if lang != "und" else "documents_language_undetermined")
         if self.stanza_dir and stanza_models.has_models(self.stanza_dir, lang, "tokenize"):
             sentences = stanza_sentences(document, lang, self.stanza_dir)
@@ -60,9 +61,11 @@ class SplitDocument(beam.DoFn):
 class SplitSentences(beam.PTransform):
     """Documents → (segmented documents, dead letters)."""
 
-    def __init__(self, stanza_dir: str | None) -> None:
+    def __init__(self, stanza_dir: str | None, default_lang: str | None = None) -> None:
         super().__init__()
         self.stanza_dir = stanza_dir
+        self.default_lang = default_lang
 
     def expand(self, documents: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        return split_dead_letters(documents | "Split" >> beam.ParDo(SplitDocument(self.stanza_dir)), "Split")
+        split = SplitDocument(self.stanza_dir, self.default_lang)
+        return split_dead_letters(documents | "Split" >> beam.ParDo(split), "Split")

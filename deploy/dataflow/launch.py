@@ -10,7 +10,7 @@ import sys
 
 from polyrel.cli import main
 
-POLYREL_FLAGS = ("inputs", "out", "model", "ner", "stanza_dir", "max_pair_distance", "restrict_type_pairs",
+POLYREL_FLAGS = ("inputs", "out", "model", "ner", "stanza_dir", "lang", "max_pair_distance", "restrict_type_pairs",
                  "threshold", "max_doc_chars", "batch_size", "num_shards", "run_id")
 
 

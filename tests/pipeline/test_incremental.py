@@ -11,6 +11,7 @@ def test_every_setting_that_shapes_triples_is_recorded(tiny_relation_model_dir: 
     assert run_settings(RunOptions(model=str(tiny_relation_model_dir), ner="polyrel",
                                    ner_model=str(tiny_relation_model_dir))) == settings
     assert run_settings(RunOptions(model=base.model, ner="polyrel", ner_model=base.ner_model, cjk_words="characters")) != settings
+    assert run_settings(RunOptions(model=base.model, ner="polyrel", ner_model=base.ner_model, lang="de")) != settings
 
     other_ner = tmp_path / "ner"
     other_ner.mkdir()

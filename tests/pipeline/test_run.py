@@ -196,6 +196,10 @@ def test_defaults_are_the_shipped_models_unless_the_environment_says_otherwise(m
     assert RunOptions.from_args(build_parser().parse_args(["run", "--cjk-words", "characters"])).cjk_words == "characters"
     with pytest.raises(ValueError, match="cjk_words"):
         RunOptions(model="m", cjk_words="bigrams")
+    assert options.lang is None and RunOptions.from_args(build_parser().parse_args(["run", "--lang", "de-AT"])).lang == "de-AT"
+    with pytest.raises(ValueError, match="'tlh' is not one the embedded splitter handles"):
+        RunOptions(model="m", lang="tlh")
+    assert RunOptions(model="m", lang="tlh", stanza_dir="/stanza").lang == "tlh"  # stanza may have it
 
 
 def test_stanza_ner_without_models_fails_at_launch_with_instructions(tiny_relation_model_dir, tmp_path):

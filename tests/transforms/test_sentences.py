@@ -18,6 +18,15 @@ def test_an_untagged_document_gets_the_identified_language_and_a_tag_is_kept():
     assert langs(Document("name", "Siemens AG.")) == {"und"}
 
 
+def test_a_default_language_replaces_identification_but_not_a_tag():
+    def langs_with(document, default):
+        (segmented,) = SplitDocument(None, default).process(document)
+        return {s.lang for s in segmented.sentences}
+
+    assert langs_with(Document("txt", ENGLISH), "de") == {"de"}  # the user knows the corpus
+    assert langs_with(Document("tagged", ENGLISH, lang="en"), "de") == {"en"}
+
+
 def test_identification_is_counted():
     pipeline = beam.Pipeline()
     _ = (pipeline | beam.Create([Document("a", ENGLISH), Document("b", "Siemens AG."), Document("c", ENGLISH, "en")])

@@ -43,8 +43,9 @@ class SplitDocument(beam.DoFn):
         self.default_lang = default_lang  # `--lang`: what an untagged document is, instead of identifying it
 
     def process(self, document: Document) -> Iterator[SegmentedDocument | DeadLetter]:
-        lang = document.lang or self.default_lang or language.identify(document.text)
-        if not (document.lang or self.default_lang):
+        lang = document.lang or self.default_lang
+        if not lang:
+            lang = language.identify(document.text)
             count("documents_language_identified" if lang != "und" else "documents_language_undetermined")
         if self.stanza_dir and stanza_models.has_models(self.stanza_dir, lang, "tokenize"):
             sentences = stanza_sentences(document, lang, self.stanza_dir)

@@ -129,8 +129,9 @@ def joint_budget_caveat(grid: Grid, joint_key: tuple | None) -> str:
         return ""
     return (f" The joint cells trained {joint_epochs} against the others' {source_epochs} (one pass over 11 languages"
             f" is already more optimizer steps than five over one): after one pass over each language's sentences,"
-            f" dev micro-F1 was {100 * joint_first:.1f} joint (n={len(joint)}; its dev sample mixes 11 languages) vs {100 * source_first:.1f} one model per"
-            f" language (n={len(sources)}), so the gap above is at least partly the joint's fewer passes.")
+            f" dev micro-F1 was {100 * joint_first:.1f} joint (n={len(joint)}; its dev sample mixes 11 languages)"
+            f" vs {100 * source_first:.1f} one model per language (n={len(sources)}), so the gap above is at least"
+            " partly the joint's fewer passes.")
 
 
 def findings(grid: Grid, summary: dict) -> list[str]:
@@ -287,11 +288,13 @@ def frozen_vs_all_weights(frozen: Grid, all_weights: Grid, twin: str) -> tuple[l
     first, second = averages
     if first is None or second is None:
         return [*lines, "", "Freezing the word embeddings helps transfer — not measured."], None
+
     def by_seed(grid: Grid) -> dict[int, float]:  # a seed fixes the head's start and the sampled pairs in both
         return {r["cell"]["seed"]: statistics.fmean(r["evaluations"][t]["micro_f1"] for t in targets)
                 for r in grid.by_key.get(key, []) if all(t in r["evaluations"] for t in targets)}
 
-    paired = [(a, by_seed(all_weights)[seed]) for seed, a in by_seed(frozen).items() if seed in by_seed(all_weights)]
+    frozen_seeds, all_weights_seeds = by_seed(frozen), by_seed(all_weights)
+    paired = [(a, all_weights_seeds[seed]) for seed, a in frozen_seeds.items() if seed in all_weights_seeds]
     lines += ["", (f"Freezing the word embeddings helps transfer — {verdict([first > second], n)}: "
                    f"target average {100 * first:.1f} frozen vs {100 * second:.1f} all trained; frozen ahead in"
                    f" {sum(a > b for a, b in paired)} of {len(paired)} seeds paired by seed.")]

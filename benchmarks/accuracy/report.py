@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, TEST_LANGUAGES, VARIANTS, cells
+from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, GRID, JOINT_DOMAIN, PROFILES, TEST_LANGUAGES, VARIANTS, cells
 
 # The CrossRE baseline's in-domain test macro-F1 (bert-base-cased, typed markers as text, start-marker
 # pooling, single-label softmax over the gold related pairs, mean of 5 seeds): Bassignana & Plank
@@ -96,9 +96,10 @@ def row_with_average(grid: Grid, cells_: list[tuple[tuple, str]]) -> str:
     return " | ".join(fmt(grid.scores(key, language)) for key, language in cells_) + f" | {average} |"
 
 
-def compare(grid: Grid, ours: tuple, theirs: tuple, names: tuple[str, str], language: str = "en") -> tuple[str, bool | None]:
-    """'A a (n) vs B b (n)' in micro-F1 points, and whether `ours` is ahead (None: a side is missing)."""
-    a, b = grid.scores(ours, language), grid.scores(theirs, language)
+def compare(grid: Grid, ours: tuple, theirs: tuple, names: tuple[str, str], language: str = "en",
+            metric: str = "micro_f1") -> tuple[str, bool | None]:
+    """'A a (n) vs B b (n)' in F1 points, and whether `ours` is ahead (None: a side is missing)."""
+    a, b = grid.scores(ours, language, metric), grid.scores(theirs, language, metric)
     if not a or not b:
         return f"{names[0]} vs {names[1]} not measured", None
     return ((f"{names[0]} {100 * statistics.fmean(a):.1f} (n={len(a)}) vs {names[1]} {100 * statistics.fmean(b):.1f}"
@@ -257,7 +258,35 @@ def tables(grid: Grid, all_weights: tuple[str, Grid] | None = None) -> tuple[str
         row = [fmt(grid.scores(("domains", "etm", p, "classify", ("en",), domain), "en", "macro_f1")) for p in ("es", "emp")]
         baseline = CROSSRE_BASELINE_MACRO_F1.get(domain)
         lines.append(f"| {domain} | " + " | ".join(row) + f" | {f'{baseline:.2f}' if baseline is not None else '—'} |")
+    if any(key[0] == "joint-domain" for key in grid.by_key):
+        section, summary["joint_beats_one_model_at_equal_epochs"] = joint_at_equal_epochs(grid)
+        lines += section
     return "\n".join(findings(grid, summary) + lines) + "\n", summary
+
+
+def joint_at_equal_epochs(grid: Grid) -> tuple[list[str], dict[str, bool | None]]:
+    """Table 7 with both sides trained for the same epochs, sized for a CPU (grid.JOINT_DOMAIN):
+    whether the joint model wins, per metric, once it has had as many passes as the others."""
+    joint = next(k for k in grid.by_key if k[0] == "joint-domain")
+    own = {t: ("domains", joint[1], joint[2], "classify", (t,), JOINT_DOMAIN) for t in TEST_LANGUAGES}
+    metrics = (("micro_f1", "micro-F1"), ("macro_f1", "macro-F1"))
+    lines = ["", (f"### Joint vs one model per language at equal epochs (paper Table 7 sized for a CPU: {JOINT_DOMAIN} domain,"
+                  f" classify mode, {joint[1].upper()}-{joint[2].upper()}; micro-F1 / macro-F1)"), "",
+             (f"| test language | one model per language ({epochs_trained(grid, own['en'])}) |"
+              f" joint ({', '.join(joint[4])}; {epochs_trained(grid, joint)}) |"), "| --- | --- | --- |"]
+    for t in TEST_LANGUAGES:
+        lines.append(f"| {t} | " + " | ".join(" / ".join(fmt(grid.scores(key, t, m)) for m, _ in metrics)
+                                              for key in (own[t], joint)) + " |")
+    held: dict[str, bool | None] = {}
+    sentences = []
+    for metric, name in metrics:
+        results = [compare(grid, joint, own[t], (f"{t}: joint", "one model"), t, metric) for t in TEST_LANGUAGES]
+        n = min(len(grid.by_key.get(k, [])) for k in (joint, *own.values()))
+        outcome = verdict([r[1] for r in results], n)
+        held[metric] = None if outcome.startswith("not") else outcome.startswith("holds")
+        sentences.append(f"on {name} {outcome} ({'; '.join(r[0] for r in results)})")
+    lines += ["", "Joint beats one model per language at equal epochs — " + "; ".join(sentences) + "."]
+    return lines, held
 
 
 def all_weights_twin(profile: str) -> str | None:
@@ -330,7 +359,7 @@ def heatmap(summary: dict, path: Path) -> bool:
     return True
 
 
-def missing(records: list[dict], seeds: list[int], profile: str, experiments: Sequence[str] = EXPERIMENTS) -> list[str]:
+def missing(records: list[dict], seeds: list[int], profile: str, experiments: Sequence[str] = GRID) -> list[str]:
     """Cells not run, and cells trained but not yet scored on every test language they name."""
     have = {r["cell"]["id"]: r for r in records}
     out = []
@@ -347,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/accuracy"))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--profile", default="reduced")
-    parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS),
+    parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=list(GRID),
                         help="the experiments whose absent cells are listed (tables show whatever exists)")
     args = parser.parse_args(argv)
     everything = load(args.out)

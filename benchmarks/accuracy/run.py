@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, PROFILES, VARIANTS, Cell, cells, variant_name
+from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, GRID, PROFILES, VARIANTS, Cell, cells, variant_name
 
 SPLIT_FILE = "{domain}-{split}.json.gz"
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/accuracy"))
     parser.add_argument("--models", type=Path, default=Path("runs/accuracy-models"), help="where cell models are kept")
     parser.add_argument("--encoder", default="multilingual-e5-small")
-    parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS))
+    parser.add_argument("--experiments", nargs="+", choices=EXPERIMENTS, default=list(GRID))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="reduced")
     parser.add_argument("--domains", nargs="+", choices=DOMAINS, help="only these domains' cells of `domains`")

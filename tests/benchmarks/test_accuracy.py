@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from benchmarks.accuracy import report, run
-from benchmarks.accuracy.grid import cells
+from benchmarks.accuracy.grid import JOINT_DOMAIN, cells
 from tests.conftest import CROSSRE
 
 pytestmark = pytest.mark.skipif(not (CROSSRE / "en" / "news-train.json.gz").is_file(), reason="CrossRE data not found")
 
 
-def link(data: Path, language: str, splits: tuple[str, ...]) -> None:
+def link(data: Path, language: str, splits: tuple[str, ...], domain: str = "news") -> None:
     (data / language).mkdir(parents=True, exist_ok=True)
     for split in splits:
-        (data / language / f"news-{split}.json.gz").symlink_to(CROSSRE / language / f"news-{split}.json.gz")
+        (data / language / f"{domain}-{split}.json.gz").symlink_to(CROSSRE / language / f"{domain}-{split}.json.gz")
 
 
 def grid(data: Path, out: Path, encoder: Path, *experiments: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -154,12 +154,61 @@ def test_a_joint_cell_trains_the_profiles_joint_epochs(
     assert "joint (en + 10 translations; 1 epoch)" in (tmp_path / "results" / "RESULTS.md").read_text()
 
 
+def test_a_joint_domain_cell_trains_as_many_epochs_as_the_one_per_language_cells(
+        tiny_xlmr_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    data = tmp_path / "data"
+    for language in ("en", "german"):
+        link(data, language, ("train", "dev", "test"), domain=JOINT_DOMAIN)
+    monkeypatch.setitem(run.PROFILES, "smoke", dataclasses.replace(run.PROFILES["smoke"], epochs=2, joint_epochs=1))
+    names = grid(data, tmp_path, tiny_xlmr_dir, "joint-domain")
+    assert capsys.readouterr().out.startswith("6 cells, 0 done")  # the joint model and one per test language
+    assert names == ["domains__etm-es__classify__en__literature__smoke__s1.json",
+                     "domains__etm-es__classify__german__literature__smoke__s1.json",
+                     "joint-domain__etm-es__classify__joint5__literature__smoke__s1.json"]
+    records = [json.loads((tmp_path / "results" / "cells" / name).read_text()) for name in names]
+    assert [(r["epochs"], len(r["history"])) for r in records] == [(2, 2)] * 3  # joint_epochs is the extract joint's
+    _, german, joint = records
+    assert sorted(joint["evaluations"]) == ["en", "german"] and sorted(german["evaluations"]) == ["german"]
+
+    assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1",
+                        "--experiments", "joint-domain"]) == 0
+    text = (tmp_path / "results" / "RESULTS.md").read_text()
+    assert "| one model per language (2 epochs) | joint (en, german, spanish, chinese, japanese; 2 epochs) |" in text
+    assert "Joint beats one model per language at equal epochs — on micro-F1 " in text
+    assert "- domains__etm-es__classify__spanish__literature__smoke__s1" in text.split("### Missing cells")[1]
+    assert "variants__" not in text.split("### Missing cells")[1]  # only the experiments asked for
+
+
+def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
+    def record(experiment: str, train: list[str], seed: int, scores: dict[str, tuple[float, float]]) -> dict:
+        cell = {"experiment": experiment, "markers": "etm", "pooling": "es", "task": "classify", "train": train,
+                "domain": JOINT_DOMAIN, "seed": seed}
+        return {"cell": cell, "profile": {"epochs": 5}, "epochs": 5,
+                "evaluations": {t: {"micro_f1": micro, "macro_f1": macro} for t, (micro, macro) in scores.items()}}
+
+    languages = ["en", "german", "spanish", "chinese", "japanese"]
+    records = [record("domains", [t], seed, {t: (0.30, 0.20)}) for t in languages for seed in (1, 2, 3)]
+    records += [record("joint-domain", languages, seed, {t: (0.35, 0.10 if t == "en" else 0.25) for t in languages})
+                for seed in (1, 2, 3)]
+    lines, held = report.joint_at_equal_epochs(report.Grid(records))
+    assert held == {"micro_f1": True, "macro_f1": False}
+    assert "| german | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 25.0 ± 0.0 (n=3) |" in lines
+    assert "on micro-F1 holds (en: joint 35.0 (n=3) vs one model 30.0 (n=3);" in lines[-1]
+    assert "on macro-F1 mixed (4 of 5) (en: joint 10.0 (n=3) vs one model 20.0 (n=3);" in lines[-1]
+
+    text, summary = report.tables(report.Grid(records))
+    assert "### Joint vs one model per language at equal epochs" in text
+    assert summary["joint_beats_one_model_at_equal_epochs"] == held
+
+
 def test_cells_run_longest_first_within_a_seed() -> None:
     grid_cells = cells(["variants", "supervised", "joint", "domains"], [1, 2], "reduced")
     assert len(grid_cells) == 2 * (7 + 4 + 1 + 12)
     assert [c.experiment for c in grid_cells[:6]] == ["joint", "supervised", "supervised", "supervised", "supervised", "variants"]
     assert grid_cells[24].seed == 2 and grid_cells[24].experiment == "joint"
     assert len({c.id for c in grid_cells}) == len(grid_cells)
+    both = cells(["domains", "joint-domain"], [1], "reduced-softmax")
+    assert len(both) == len({c.id for c in both}) == 12 + 1 + 4  # English's literature ETM-ES cell serves both
 
 
 def test_findings_say_when_the_baseline_variant_never_learned() -> None:
@@ -186,7 +235,7 @@ def test_findings_say_when_the_baseline_variant_never_learned() -> None:
 def test_missing_cells_can_be_listed_for_some_experiments_only() -> None:
     absent = report.missing([], [1], "reduced-softmax", ["domains"])
     assert len(absent) == 12 and all(m.startswith("domains__") for m in absent)
-    assert len(report.missing([], [1], "reduced-softmax")) == 7 + 4 + 1 + 12
+    assert len(report.missing([], [1], "reduced-softmax")) == 7 + 4 + 1 + 12  # joint-domain only when asked for
 
 
 def test_frozen_embeddings_are_compared_with_the_all_weights_twin_profile() -> None:

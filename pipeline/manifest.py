@@ -32,7 +32,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import secrets
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,12 +95,6 @@ def table_dir(out_dir: str, run_id: str, table: str) -> str:
     return _join(run_dir(out_dir, run_id), table)
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    """A sortable, unique run id: UTC time to the second plus 6 random hex digits."""
-    now = now or datetime.now(timezone.utc)
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
-
-
 def document_hash(document: Document) -> str:
     """What the triples of a document depend on: its text, language and given entities (not meta)."""
     entities = None if document.entities is None else [[e.start, e.end, e.type] for e in document.entities]
@@ -119,16 +112,6 @@ class Entry:
     content_hash: str
     run_id: str
     status: str = CURRENT
-
-
-@dataclass(frozen=True)
-class DocumentFilter:
-    """A picklable predicate for `beam.Filter`: keeps the documents a plan says to process."""
-
-    ids: frozenset[str] | None  # None: keep everything (a --full run)
-
-    def __call__(self, document: Document) -> bool:
-        return self.ids is None or document.id in self.ids
 
 
 @dataclass(frozen=True)
@@ -156,9 +139,6 @@ class RunPlan:
     def is_empty(self) -> bool:
         """Nothing to process and nothing to retract: the run need not write anything."""
         return not self.to_process and not self.deleted
-
-    def document_filter(self) -> DocumentFilter:
-        return DocumentFilter(None if self.full else frozenset(self.to_process))
 
     def save(self, out_dir: str, run_id: str) -> str:
         """Write the plan to `<out>/runs/<run_id>/_plan.parquet` (read by workers and by the commit)."""

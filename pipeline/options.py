@@ -111,8 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restrict-type-pairs", action="store_true",
                         help="score only (head type, tail type) pairs seen in training (model config)")
     parser.add_argument("--threshold", type=float,
-                        help="emit a pair's best relation when its probability reaches this (default: the"
-                        " model's own decision, i.e. beating 'no relation')")
+                        help="emit the relations whose probability reaches this: an extract model's best label,"
+                        " a classify model's every label (default: the model's own decision, model.predictor.decide)")
     parser.add_argument("--cjk-words", choices=CJK_WORDS, default=d["cjk_words"].default,
                         help="Chinese/Japanese words for the relation model: dictionary segmenter (jieba, Janome)"
                         " words or single characters (default: %(default)s)")

@@ -54,10 +54,10 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         max_distance=options.max_pair_distance,
         type_pairs=frozenset(config.type_pairs) if options.restrict_type_pairs else None,
     )
-    pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(rules)
+    pairs = annotated | "Pairs" >> EnumeratePairs(rules)
     handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words)
     triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler)
-    errors = (read_errors, sentence_errors, entity_errors, pair_errors, relation_errors) | "Errors" >> beam.Flatten()
+    errors = (read_errors, sentence_errors, entity_errors, relation_errors) | "Errors" >> beam.Flatten()
 
     def sink(name: str, schema: pa.Schema, key: tuple[str, ...]) -> WriteTable:
         return WriteTable(f"{out}/{name}", schema, key, run_id, options.num_shards)

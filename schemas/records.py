@@ -100,7 +100,7 @@ class DeadLetter:
     """A record that failed a stage: kept with its reason so the run can go on and be audited."""
 
     doc_id: str | None
-    stage: str  # read | sentences | entities | pairs | relations
+    stage: str  # read | sentences | entities | relations
     reason: str
     raw: str | None = None  # the offending input (line, entity, pair) where available
     source: str | None = None  # file the record came from, where known

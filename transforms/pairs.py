@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 
 from polyrel.schemas.records import AnnotatedSentence, EntityMention, PairCandidate
-from polyrel.transforms.deadletters import count, split_dead_letters
-
-STAGE = "pairs"
+from polyrel.transforms.deadletters import count
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,12 @@ def enumerate_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> Iterator
 
 
 class EnumeratePairs(beam.PTransform):
-    """Annotated sentences → (pair candidates, dead letters)."""
+    """Annotated sentences → pair candidates. No dead letters: every sentence reaching this stage
+    is well formed, and a pair left out is counted by its reason instead."""
 
     def __init__(self, rules: PairFilter) -> None:
         super().__init__()
         self.rules = rules
 
-    def expand(self, sentences: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        return split_dead_letters(sentences | "Enumerate" >> beam.FlatMap(enumerate_pairs, self.rules), "Enumerate")
+    def expand(self, sentences: beam.PCollection) -> beam.PCollection:
+        return sentences | "Enumerate" >> beam.FlatMap(enumerate_pairs, self.rules)

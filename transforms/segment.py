@@ -6,8 +6,8 @@ Used for any language whose stanza models are not installed. Rules, by script:
   is not lower case; a period after a known abbreviation or a single letter does not end one.
 - Han, Hiragana, Katakana: a sentence ends after `。！？` (plus closers), no space needed,
   unless a quotative particle or comma follows (`「本当？」と聞いた。` is one sentence);
-  every Han/Kana character is its own token (no dictionary segmentation: relation models see
-  sub-words anyway, and an entity span always aligns with character tokens).
+  every Han/Kana character is its own token, so an entity span always aligns with tokens (the
+  relation stage regroups them into dictionary words itself: transforms/words.py).
 - A blank line always ends a sentence.
 Tokens are words (letters, marks and digits, with inner apostrophes or hyphens), numbers
 (with inner `.`/`,`), or single other characters; whitespace is never a token.

@@ -31,3 +31,9 @@ def test_parameters_become_polyrel_flags_and_the_rest_beam_options():
     options = RunOptions.from_args(build_parser().parse_args(argv))
     assert (options.lang, options.restrict_type_pairs, options.runner) == ("de", True, "DataflowRunner")
     assert options.beam_args == ("--project=p", "--region=europe-west4")
+
+
+def test_the_scheduled_template_takes_the_plain_parameters_but_a_run_id_and_adds_full():
+    scheduled = DATAFLOW.parent / "schedule" / "dataflow" / "metadata.json"
+    declared = {p["name"] for p in json.loads(scheduled.read_text())["parameters"]}
+    assert declared == set(launcher().POLYREL_FLAGS) - {"run_id"} | {"full"}  # each scheduled run makes its own id

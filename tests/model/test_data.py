@@ -39,6 +39,7 @@ def test_polyrel_roundtrip(tmp_path):
     assert again == s and s.lang == "de"
 
 
+@pytest.mark.skipif(not (CROSSRE / "german" / "news-test.json.gz").is_file(), reason="Multi-CrossRE data not found")
 def test_real_multicrossre_has_char_offsets_and_language():
     (first, *_) = read_corpus(str(CROSSRE / "german" / "news-test.json.gz")).sentences
     assert first.lang == "de"

@@ -10,8 +10,9 @@ import sys
 
 from polyrel.cli import main
 
-POLYREL_FLAGS = ("inputs", "out", "model", "ner", "stanza_dir", "lang", "max_pair_distance", "restrict_type_pairs",
-                 "threshold", "max_doc_chars", "batch_size", "num_shards", "run_id")
+POLYREL_FLAGS = ("inputs", "out", "model", "ner", "ner_model", "stanza_dir", "lang", "max_pair_distance",
+                 "restrict_type_pairs", "threshold", "cjk_words", "max_doc_chars", "batch_size", "num_shards", "device",
+                 "run_id")
 
 
 def translate(argv: list[str]) -> list[str]:

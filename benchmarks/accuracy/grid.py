@@ -52,7 +52,11 @@ class Profile:
     joint_epochs: int | None = None
 
     def epochs_for(self, experiment: str) -> int:
-        return self.joint_epochs if experiment == "joint" and self.joint_epochs else self.epochs
+        if experiment == "joint" and self.joint_epochs:
+            return self.joint_epochs
+        if experiment == "joint-domain-steps":  # one language, as many optimizer steps as the joint-domain model
+            return self.epochs * len(TEST_LANGUAGES)
+        return self.epochs
 
 
 PROFILES: dict[str, Profile] = {
@@ -133,4 +137,7 @@ def cells(experiments: Sequence[str], seeds: Sequence[int], profile: str) -> lis
                             TEST_LANGUAGES))
             for language in TEST_LANGUAGES:  # English's is also a `domains` cell: listed once
                 out.append(Cell("domains", "etm", "es", "classify", (language,), JOINT_DOMAIN, seed, profile, (language,)))
+            # the control: is the joint ahead for its languages or for its 5x the optimizer steps?
+            out.append(Cell("joint-domain-steps", "etm", "es", "classify", ("en",), JOINT_DOMAIN, seed, profile,
+                            TEST_LANGUAGES))
     return list(dict.fromkeys(out))

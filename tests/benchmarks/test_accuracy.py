@@ -161,19 +161,23 @@ def test_a_joint_domain_cell_trains_as_many_epochs_as_the_one_per_language_cells
         link(data, language, ("train", "dev", "test"), domain=JOINT_DOMAIN)
     monkeypatch.setitem(run.PROFILES, "smoke", dataclasses.replace(run.PROFILES["smoke"], epochs=2, joint_epochs=1))
     names = grid(data, tmp_path, tiny_xlmr_dir, "joint-domain")
-    assert capsys.readouterr().out.startswith("6 cells, 0 done")  # the joint model and one per test language
+    # the joint model, one per test language, and an English one given the joint's optimizer steps
+    assert capsys.readouterr().out.startswith("7 cells, 0 done")
     assert names == ["domains__etm-es__classify__en__literature__smoke__s1.json",
                      "domains__etm-es__classify__german__literature__smoke__s1.json",
+                     "joint-domain-steps__etm-es__classify__en__literature__smoke__s1.json",
                      "joint-domain__etm-es__classify__joint5__literature__smoke__s1.json"]
-    records = [json.loads((tmp_path / "results" / "cells" / name).read_text()) for name in names]
-    assert [(r["epochs"], len(r["history"])) for r in records] == [(2, 2)] * 3  # joint_epochs is the extract joint's
-    _, german, joint = records
-    assert sorted(joint["evaluations"]) == ["en", "german"] and sorted(german["evaluations"]) == ["german"]
+    _, german, steps, joint = [json.loads((tmp_path / "results" / "cells" / name).read_text()) for name in names]
+    assert [(r["epochs"], len(r["history"])) for r in (german, joint)] == [(2, 2)] * 2  # joint_epochs is the extract joint's
+    assert steps["epochs"] == 2 * 5 and 2 <= len(steps["history"]) <= 10  # early stopping may end it sooner
+    assert sorted(joint["evaluations"]) == sorted(steps["evaluations"]) == ["en", "german"]
+    assert sorted(german["evaluations"]) == ["german"]
 
     assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1",
                         "--experiments", "joint-domain"]) == 0
     text = (tmp_path / "results" / "RESULTS.md").read_text()
-    assert "| one model per language (2 epochs) | joint (en, german, spanish, chinese, japanese; 2 epochs) |" in text
+    assert ("| one model per language (2 epochs) | joint (en, german, spanish, chinese, japanese; 2 epochs) |"
+            " English only, the joint's optimizer steps (10 epochs) |") in text
     assert "Joint beats one model per language at equal epochs — on micro-F1 " in text
     assert "- domains__etm-es__classify__spanish__literature__smoke__s1" in text.split("### Missing cells")[1]
     assert "variants__" not in text.split("### Missing cells")[1]  # only the experiments asked for
@@ -197,8 +201,14 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     assert "on macro-F1 mixed (4 of 5) (en: joint 10.0 (n=3) vs one model 20.0 (n=3);" in lines[-1]
 
     text, summary = report.tables(report.Grid(records))
-    assert "### Joint vs one model per language at equal epochs" in text
+    assert "### Joint vs one model per language at equal epochs" in text and "optimizer steps" not in text
     assert summary["joint_beats_one_model_at_equal_epochs"] == held
+
+    steps = record("joint-domain-steps", ["en"], 1, {t: (0.36, 0.05) for t in languages})
+    lines, _ = report.joint_at_equal_epochs(report.Grid([*records, steps]))
+    assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
+    assert lines[-1] == ("Given the joint's optimizer steps, on English: joint 35.0 (n=3) vs English only 36.0 (n=1) micro-F1;"
+                         " joint 10.0 (n=3) vs English only 5.0 (n=1) macro-F1 — mixed: ahead on one metric only.")
 
 
 def test_cells_run_longest_first_within_a_seed() -> None:
@@ -208,7 +218,7 @@ def test_cells_run_longest_first_within_a_seed() -> None:
     assert grid_cells[24].seed == 2 and grid_cells[24].experiment == "joint"
     assert len({c.id for c in grid_cells}) == len(grid_cells)
     both = cells(["domains", "joint-domain"], [1], "reduced-softmax")
-    assert len(both) == len({c.id for c in both}) == 12 + 1 + 4  # English's literature ETM-ES cell serves both
+    assert len(both) == len({c.id for c in both}) == 12 + 1 + 4 + 1  # English's literature ETM-ES cell serves both
 
 
 def test_findings_say_when_the_baseline_variant_never_learned() -> None:

@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Iterable
@@ -196,12 +197,16 @@ def main(argv: list[str] | None = None) -> int:
             for c in todo]
     print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile}",
           flush=True)
-    outcomes: Iterable[str]
     if args.workers == 1:
-        outcomes = map(_worker, jobs)
-    else:
-        pool = mp.get_context("spawn").Pool(args.workers, maxtasksperchild=1)
-        outcomes = pool.imap_unordered(_worker, jobs)
+        return _print(map(_worker, jobs))
+    # Killed (SIGTERM), the runner leaves through `with`, whose exit terminates the workers: they
+    # would otherwise go on training, orphaned, into the model directories a restarted run uses.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with mp.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
+        return _print(pool.imap_unordered(_worker, jobs))
+
+
+def _print(outcomes: Iterable[str]) -> int:
     failed = 0
     for outcome in outcomes:
         failed += outcome.startswith("FAILED")

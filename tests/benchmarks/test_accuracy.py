@@ -7,6 +7,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -209,6 +213,38 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
     assert lines[-1] == ("Given the joint's optimizer steps, on English: joint 35.0 (n=3) vs English only 36.0 (n=1) micro-F1;"
                          " joint 10.0 (n=3) vs English only 5.0 (n=1) macro-F1 — mixed: ahead on one metric only.")
+
+
+def workers_of(pid: int) -> set[int]:
+    """The runner's pool workers: its children that run multiprocessing's spawn entry point."""
+    out = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"spawn_main" in (proc / "cmdline").read_bytes():
+                out.add(int(proc.name))
+        except (ValueError, OSError, IndexError):
+            continue
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_runner_takes_its_workers_with_it(tiny_xlmr_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    argv = ["--data", str(data), "--out", str(tmp_path / "results"), "--models", str(tmp_path / "models"),
+            "--encoder", str(tiny_xlmr_dir), "--experiments", "variants", "--seeds", "1", "--profile", "smoke", "--workers", "2"]
+    runner = subprocess.Popen([sys.executable, "-m", "benchmarks.accuracy.run", *argv],
+                              cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(workers := workers_of(runner.pid)) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    assert len(workers) == 2, "the pool never started"
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) != 0
+    survivors = {pid for pid in workers if Path(f"/proc/{pid}").exists()
+                 and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")}
+    assert not survivors  # killed with their runner, not left training into the models directory
 
 
 def test_cells_run_longest_first_within_a_seed() -> None:

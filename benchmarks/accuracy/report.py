@@ -285,12 +285,12 @@ def joint_at_equal_epochs(grid: Grid) -> tuple[list[str], dict[str, bool | None]
                                               for column in columns) + " |")
     held: dict[str, bool | None] = {}
     sentences = []
+    n = min(len(grid.by_key.get(k, [])) for k in (joint, *own.values()))
     for metric, name in metrics:
         results = [compare(grid, joint, own[t], (f"{t}: joint", "one model"), t, metric) for t in TEST_LANGUAGES]
-        n = min(len(grid.by_key.get(k, [])) for k in (joint, *own.values()))
-        outcome = verdict([r[1] for r in results], n)
-        held[metric] = None if outcome.startswith("not") else outcome.startswith("holds")
-        sentences.append(f"on {name} {outcome} ({'; '.join(r[0] for r in results)})")
+        known = [ahead for _, ahead in results if ahead is not None]
+        held[metric] = all(known) if known else None
+        sentences.append(f"on {name} {verdict([r[1] for r in results], n)} ({'; '.join(r[0] for r in results)})")
     lines += ["", "Joint beats one model per language at equal epochs — " + "; ".join(sentences) + "."]
     if len(columns) > 2:
         results = [compare(grid, joint, steps, ("joint", "English only"), "en", m) for m, _ in metrics]

@@ -83,6 +83,12 @@ def source_key(language: str) -> tuple:
     return english_key("etm", "emp") if language == "en" else ("supervised", "etm", "emp", "extract", (language,), None)
 
 
+def joint_keys(grid: Grid) -> list[tuple]:
+    """Table 7's joint models present: one pass (`joint`), then the profile's epochs
+    (`joint-equal-epochs`), which the finding takes where it exists."""
+    return [k for experiment in ("joint", "joint-equal-epochs") for k in grid.by_key if k[0] == experiment]
+
+
 def epochs_trained(grid: Grid, key: tuple | None) -> str:
     """The epochs a group's cells were given (a joint cell may have fewer than the profile's)."""
     epochs = sorted({r.get("epochs", r["profile"]["epochs"]) for r in grid.by_key.get(key, [])}) if key else []
@@ -121,7 +127,8 @@ def joint_budget_caveat(grid: Grid, joint_key: tuple | None) -> str:
     equal passes over each language's sentences: dev micro-F1 after the first epoch."""
     joint = grid.by_key.get(joint_key, []) if joint_key else []
     sources = [r for t in TEST_LANGUAGES for r in grid.by_key.get(source_key(t), [])]
-    joint_epochs, source_epochs = epochs_trained(grid, joint_key), epochs_trained(grid, source_key("en"))
+    source = next((source_key(t) for t in TEST_LANGUAGES if grid.by_key.get(source_key(t))), None)
+    joint_epochs, source_epochs = epochs_trained(grid, joint_key), epochs_trained(grid, source)
     if not joint or not sources or joint_epochs == source_epochs:
         return ""
     joint_first, source_first = (mean([r["history"][0]["dev_micro_f1"] for r in records if r.get("history")])
@@ -164,7 +171,7 @@ def findings(grid: Grid, summary: dict) -> list[str]:
         per = ", ".join(f"{t} {v}" for t, v in ratio["per_language"].items())
         lines.append(f"- **Zero-shot reaches ≥ 81% of supervised** (ETM-EMP) — {verdict([average >= 0.81], n)}: "
                      f"average {100 * average:.0f}% ({per}).")
-    joint_key = next((k for k in grid.by_key if k[0] == "joint"), None)
+    joint_key = next(reversed(joint_keys(grid)), None)
     results = [compare(grid, joint_key, source_key(t), (f"{t}: joint", "one model"), t) for t in TEST_LANGUAGES] if joint_key else []
     n = seeds(joint_key, *[source_key(t) for t in TEST_LANGUAGES]) if joint_key else 0
     lines.append(f"- **Joint beats one model per language** — {verdict([r[1] for r in results], n)}"
@@ -235,13 +242,14 @@ def tables(grid: Grid, all_weights: tuple[str, Grid] | None = None) -> tuple[str
         lines.append(f"| {source} | " + " | ".join(cells_) + f" | {f'{rho[source]:.2f}' if rho[source] is not None else '—'} |")
     summary["all_pair"] = {"matrix": matrix, "rho": rho}
 
-    joint_key = next((k for k in grid.by_key if k[0] == "joint"), None)
+    joints: list[tuple | None] = [*joint_keys(grid)] or [None]
     lines += ["", "### Joint multilingual vs one model per language (paper Table 7; micro-F1)", "",
-              (f"| test language | one model per language ({epochs_trained(grid, source_key('en'))}) |"
-               f" joint (en + 10 translations; {epochs_trained(grid, joint_key)}) |"), "| --- | --- | --- |"]
+              f"| test language | one model per language ({epochs_trained(grid, source_key('en'))}) |"
+              + "".join(f" joint (en + 10 translations; {epochs_trained(grid, key)}) |" for key in joints),
+              "| --- | --- |" + " --- |" * len(joints)]
     for language in TEST_LANGUAGES:
-        joint = fmt(grid.scores(joint_key, language)) if joint_key else "—"
-        lines.append(f"| {language} | {fmt(grid.scores(source_key(language), language))} | {joint} |")
+        lines.append(f"| {language} | {fmt(grid.scores(source_key(language), language))} |"
+                     + "".join(f" {fmt(grid.scores(key, language)) if key else '—'} |" for key in joints))
 
     if all_weights:
         section, ahead = frozen_vs_all_weights(grid, all_weights[1], all_weights[0])

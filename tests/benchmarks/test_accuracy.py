@@ -142,7 +142,7 @@ def test_cells_can_be_limited_to_some_variants(tiny_xlmr_dir: Path, tmp_path: Pa
     assert names == ["variants__etm-emp__extract__en__all__smoke__s1.json", "variants__um-es_type__extract__en__all__smoke__s1.json"]
 
 
-def test_a_joint_cell_trains_the_profiles_joint_epochs(
+def test_a_joint_cell_trains_the_profiles_joint_epochs_and_its_equal_epochs_twin_the_profiles_epochs(
         tiny_xlmr_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
     link(data, "en", ("train", "dev", "test"))
@@ -155,7 +155,24 @@ def test_a_joint_cell_trains_the_profiles_joint_epochs(
     assert (german["epochs"], len(german["history"])) == (2, 2)
 
     assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1"]) == 0
-    assert "joint (en + 10 translations; 1 epoch)" in (tmp_path / "results" / "RESULTS.md").read_text()
+    text = (tmp_path / "results" / "RESULTS.md").read_text()
+    assert "| one model per language (epochs —) | joint (en + 10 translations; 1 epoch) |\n" in text
+    # no English ETM-EMP cell and no German test set here; the one-pass caveat reads German's epochs
+    assert "- **Joint beats one model per language** — not measured: en: joint vs one model not measured;" in text
+    assert "The joint cells trained 1 epoch against the others' 2 epochs" in text
+
+    names = grid(data, tmp_path, tiny_xlmr_dir, "joint-equal-epochs", "variants", extra=("--variants", "etm-emp"))
+    name = "joint-equal-epochs__etm-emp__extract__joint11__all__smoke__s1.json"
+    assert name in names
+    equal = json.loads((tmp_path / "results" / "cells" / name).read_text())
+    assert (equal["epochs"], len(equal["history"]), sorted(equal["evaluations"])) == (2, 2, ["en"])
+    assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1"]) == 0
+    text = (tmp_path / "results" / "RESULTS.md").read_text()
+    assert ("| one model per language (2 epochs) | joint (en + 10 translations; 1 epoch) |"
+            " joint (en + 10 translations; 2 epochs) |\n| --- | --- | --- | --- |") in text
+    finding = next(line for line in text.splitlines() if line.startswith("- **Joint beats"))
+    en = f"en: joint {100 * equal['evaluations']['en']['micro_f1']:.1f} (n=1)"
+    assert en in finding and "The joint cells trained" not in finding  # the equal-epochs joint, no budget caveat
 
 
 def test_a_joint_domain_cell_trains_as_many_epochs_as_the_one_per_language_cells(

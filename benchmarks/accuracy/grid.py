@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 # (a GPU cell: 11 languages × 5 epochs), and `joint-domain`, Table 7 at equal epochs sized for a CPU.
 GRID: tuple[str, ...] = ("variants", "supervised", "joint", "domains")
 EXPERIMENTS: tuple[str, ...] = (*GRID, "joint-equal-epochs", "joint-domain")
+# Table 7's joint cells: `joint` trains `joint_epochs`, `joint-equal-epochs` the profile's epochs.
+JOINT_EXPERIMENTS: tuple[str, ...] = ("joint", "joint-equal-epochs")
 DOMAINS: tuple[str, ...] = ("ai", "literature", "music", "news", "politics", "science")
 # Table 7 at equal epochs, sized for a CPU: one domain in classify mode, where ETM-ES learns in
 # minutes (literature: the best softmax ETM-ES domain), so a joint model can be trained as long as
@@ -119,7 +121,7 @@ def cells(experiments: Sequence[str], seeds: Sequence[int], profile: str) -> lis
     run cut short by its deadline then loses the fewest finished cells)."""
     out: list[Cell] = []
     for seed in seeds:
-        for joint in ("joint", "joint-equal-epochs"):  # Table 7: `joint` trains `joint_epochs`, the other `epochs`
+        for joint in JOINT_EXPERIMENTS:
             if joint in experiments:
                 out.append(Cell(joint, "etm", "emp", "extract", TEST_LANGUAGES + TRAIN_ONLY_LANGUAGES, None, seed,
                                 profile, TEST_LANGUAGES))

@@ -16,7 +16,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, GRID, JOINT_DOMAIN, PROFILES, TEST_LANGUAGES, VARIANTS, cells
+from benchmarks.accuracy.grid import (
+    DOMAINS,
+    EXPERIMENTS,
+    GRID,
+    JOINT_DOMAIN,
+    JOINT_EXPERIMENTS,
+    PROFILES,
+    TEST_LANGUAGES,
+    VARIANTS,
+    cells,
+)
 
 # The CrossRE baseline's in-domain test macro-F1 (bert-base-cased, typed markers as text, start-marker
 # pooling, single-label softmax over the gold related pairs, mean of 5 seeds): Bassignana & Plank
@@ -89,7 +99,7 @@ def source_key(language: str) -> tuple:
 def joint_keys(grid: Grid) -> list[tuple]:
     """Table 7's joint models present: one pass (`joint`), then the profile's epochs
     (`joint-equal-epochs`), which the finding takes where it exists."""
-    return [k for experiment in ("joint", "joint-equal-epochs") for k in grid.by_key if k[0] == experiment]
+    return [k for experiment in JOINT_EXPERIMENTS for k in grid.by_key if k[0] == experiment]
 
 
 def epochs_trained(grid: Grid, key: tuple | None) -> str:

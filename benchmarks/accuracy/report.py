@@ -354,7 +354,27 @@ def joint_at_equal_steps(grid: Grid, joint: tuple, steps: tuple) -> list[str]:
     if known:
         lines += ["", (f"{given}, on the other test languages (the English model zero-shot):"
                        f" {text} — the joint is ahead in {sum(known)} of {len(known)} (language, metric) comparisons.")]
-    return lines
+    return lines + seed_by_seed(grid, joint, steps, seeds)
+
+
+def seed_by_seed(grid: Grid, joint: tuple, steps: tuple, seeds: list[int]) -> list[str]:
+    """Joint minus control per seed, so a mean's sign can be checked against each seed's."""
+    if not seeds:
+        return []
+
+    def evaluations(key: tuple) -> dict[int, dict]:
+        return {r["cell"]["seed"]: r["evaluations"] for r in grid.by_key.get(key, [])}
+
+    ours, theirs = evaluations(joint), evaluations(steps)
+
+    def delta(seed: int, t: str) -> str:
+        if t not in ours[seed] or t not in theirs[seed]:
+            return "—"
+        return " / ".join(f"{100 * (ours[seed][t][m] - theirs[seed][t][m]):+.1f}" for m, _ in METRICS)
+
+    return ["", "Joint minus English only at the joint's steps, per seed (micro-F1 / macro-F1 points):", "",
+            "| seed | " + " | ".join(TEST_LANGUAGES) + " |", "| --- |" + " --- |" * len(TEST_LANGUAGES),
+            *(f"| {seed} | " + " | ".join(delta(seed, t) for t in TEST_LANGUAGES) + " |" for seed in seeds)]
 
 
 def all_weights_twin(profile: str) -> str | None:

@@ -228,6 +228,8 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     steps = record("joint-domain-steps", ["en"], 1, {t: (0.36, 0.05) for t in languages})
     lines, _ = report.joint_at_equal_epochs(report.Grid([*records, steps]))
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
+    assert lines[-1] == "| 1 | -1.0 / +5.0 | -1.0 / +20.0 | -1.0 / +20.0 | -1.0 / +20.0 | -1.0 / +20.0 |"
+    lines = lines[:-6]  # the per-seed table after the two sentences
     assert lines[-3] == ("Given the joint's optimizer steps (seeds 1, paired), on English: en: joint 35.0 (n=1) vs English only 36.0 (n=1)"
                          " micro-F1; en: joint 10.0 (n=1) vs English only 5.0 (n=1) macro-F1 — mixed: ahead on one metric only.")
     assert lines[-1].startswith("Given the joint's optimizer steps (seeds 1, paired), on the other test languages (the English model"
@@ -240,6 +242,8 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     lucky += [record("joint-domain", languages, seed, {t: (en_micro if t == "en" else 0.35, 0.10 if t == "en" else 0.25)
                                                        for t in languages}) for seed, en_micro in ((1, 0.37), (2, 0.34), (3, 0.34))]
     lines, _ = report.joint_at_equal_epochs(report.Grid([*lucky, steps]))
+    assert lines[-1].startswith("| 1 | +1.0 / +5.0 |")
+    lines = lines[:-6]
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 1.7 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
     assert lines[-3].startswith("Given the joint's optimizer steps (seeds 1, paired), on English: en: joint 37.0 (n=1) vs English only 36.0")
     assert lines[-3].endswith("— the joint stays ahead, so its lead is not only its steps.")

@@ -331,7 +331,7 @@ def joint_at_equal_steps(grid: Grid, joint: tuple, steps: tuple) -> list[str]:
     test languages (zero-shot for the English model), whether training on their translations adds
     anything beyond the steps."""
     grid, seeds = paired(grid, joint, steps)
-    on = f"seeds {', '.join(map(str, seeds))}, paired" if seeds else "no seed in common"
+    on = f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}, paired" if seeds else "no seed in common"
     given = f"Given the joint's optimizer steps ({on})"
 
     def side(languages: Sequence[str]) -> tuple[str, list[bool]]:

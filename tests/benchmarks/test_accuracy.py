@@ -230,9 +230,9 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
     assert lines[-1] == "| 1 | -1.0 / +5.0 | -1.0 / +20.0 | -1.0 / +20.0 | -1.0 / +20.0 | -1.0 / +20.0 |"
     lines = lines[:-6]  # the per-seed table after the two sentences
-    assert lines[-3] == ("Given the joint's optimizer steps (seeds 1, paired), on English: en: joint 35.0 (n=1) vs English only 36.0 (n=1)"
+    assert lines[-3] == ("Given the joint's optimizer steps (seed 1, paired), on English: en: joint 35.0 (n=1) vs English only 36.0 (n=1)"
                          " micro-F1; en: joint 10.0 (n=1) vs English only 5.0 (n=1) macro-F1 — mixed: ahead on one metric only.")
-    assert lines[-1].startswith("Given the joint's optimizer steps (seeds 1, paired), on the other test languages (the English model"
+    assert lines[-1].startswith("Given the joint's optimizer steps (seed 1, paired), on the other test languages (the English model"
                                 " zero-shot): german: joint 35.0 (n=1) vs English only 36.0 (n=1) micro-F1; german: joint 25.0 (n=1)")
     assert lines[-1].endswith("macro-F1 — the joint is ahead in 4 of 8 (language, metric) comparisons.")
 
@@ -245,7 +245,7 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     assert lines[-1].startswith("| 1 | +1.0 / +5.0 |")
     lines = lines[:-6]
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 1.7 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
-    assert lines[-3].startswith("Given the joint's optimizer steps (seeds 1, paired), on English: en: joint 37.0 (n=1) vs English only 36.0")
+    assert lines[-3].startswith("Given the joint's optimizer steps (seed 1, paired), on English: en: joint 37.0 (n=1) vs English only 36.0")
     assert lines[-3].endswith("— the joint stays ahead, so its lead is not only its steps.")
 
 

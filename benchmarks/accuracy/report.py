@@ -317,12 +317,25 @@ def joint_at_equal_epochs(grid: Grid) -> tuple[list[str], dict[str, bool | None]
     return lines, held
 
 
+def shared_seeds(*groups: list[dict]) -> list[int]:
+    """The seeds every group of records has: a seed fixes the head's start and the sampled pairs,
+    so comparing on these keeps one side's extra seeds from deciding the verdict."""
+    seeds = [{r["cell"]["seed"] for r in records} for records in groups]
+    return sorted(set.intersection(*seeds)) if seeds else []
+
+
+def on_seeds(records: Iterable[dict], seeds: list[int]) -> Grid:
+    return Grid(r for r in records if r["cell"]["seed"] in seeds)
+
+
 def paired(grid: Grid, a: tuple, b: tuple) -> tuple[Grid, list[int]]:
-    """The records of `a` and `b` on the seeds both have, and those seeds: a seed fixes the head's
-    start and the sampled pairs, so comparing them seed by seed keeps one side's extra seeds from
-    deciding the verdict."""
-    seeds = sorted({r["cell"]["seed"] for r in grid.by_key.get(a, [])} & {r["cell"]["seed"] for r in grid.by_key.get(b, [])})
-    return Grid(r for k in (a, b) for r in grid.by_key.get(k, []) if r["cell"]["seed"] in seeds), seeds
+    """The records of `a` and `b` on the seeds both have, and those seeds."""
+    seeds = shared_seeds(grid.by_key.get(a, []), grid.by_key.get(b, []))
+    return on_seeds((r for k in (a, b) for r in grid.by_key.get(k, [])), seeds), seeds
+
+
+def seed_list(seeds: list[int]) -> str:
+    return f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}, paired" if seeds else "no seed in common"
 
 
 def joint_at_equal_steps(grid: Grid, joint: tuple, steps: tuple) -> list[str]:
@@ -331,8 +344,7 @@ def joint_at_equal_steps(grid: Grid, joint: tuple, steps: tuple) -> list[str]:
     test languages (zero-shot for the English model), whether training on their translations adds
     anything beyond the steps."""
     grid, seeds = paired(grid, joint, steps)
-    on = f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}, paired" if seeds else "no seed in common"
-    given = f"Given the joint's optimizer steps ({on})"
+    given = f"Given the joint's optimizer steps ({seed_list(seeds)})"
 
     def side(languages: Sequence[str]) -> tuple[str, list[bool]]:
         texts, ahead = [], []
@@ -388,9 +400,13 @@ def all_weights_twin(profile: str) -> str | None:
 
 def frozen_vs_all_weights(frozen: Grid, all_weights: Grid, twin: str) -> tuple[list[str], bool | None]:
     """ETM-EMP trained on English with its word embeddings frozen (all but the marker rows) and
-    with every weight trained: does freezing help zero-shot transfer? (the issue's question)."""
+    with every weight trained: does freezing help zero-shot transfer? (the issue's question), on the
+    seeds both have."""
     key, targets = english_key("etm", "emp"), TEST_LANGUAGES[1:]
-    lines = ["", f"### Frozen word embeddings vs all weights (ETM-EMP trained on English; micro-F1; `{twin}` cells)", "",
+    seeds = shared_seeds(frozen.by_key.get(key, []), all_weights.by_key.get(key, []))
+    frozen, all_weights = (on_seeds(grid.by_key.get(key, []), seeds) for grid in (frozen, all_weights))
+    lines = ["", (f"### Frozen word embeddings vs all weights (ETM-EMP trained on English; micro-F1; `{twin}` cells;"
+                  f" {seed_list(seeds)})"), "",
              "| word embeddings | en | " + " | ".join(targets) + " | target average | targets ÷ en |",
              "| --- |" + " --- |" * (len(targets) + 3)]
     averages = []
@@ -401,7 +417,6 @@ def frozen_vs_all_weights(frozen: Grid, all_weights: Grid, twin: str) -> tuple[l
         ratio = f"{100 * average / en:.0f}%" if average is not None and en else "—"
         lines.append(f"| {name} | {fmt(grid.scores(key, 'en'))} | " + " | ".join(fmt(grid.scores(key, t)) for t in targets)
                      + f" | {f'{100 * average:.1f}' if average is not None else '—'} | {ratio} |")
-    n = min(len(frozen.by_key.get(key, [])), len(all_weights.by_key.get(key, [])))
     first, second = averages
     if first is None or second is None:
         return [*lines, "", "Freezing the word embeddings helps transfer — not measured."], None
@@ -411,10 +426,10 @@ def frozen_vs_all_weights(frozen: Grid, all_weights: Grid, twin: str) -> tuple[l
                 for r in grid.by_key.get(key, []) if all(t in r["evaluations"] for t in targets)}
 
     frozen_seeds, all_weights_seeds = by_seed(frozen), by_seed(all_weights)
-    paired = [(a, all_weights_seeds[seed]) for seed, a in frozen_seeds.items() if seed in all_weights_seeds]
-    lines += ["", (f"Freezing the word embeddings helps transfer — {verdict([first > second], n)}: "
+    pairs = [(a, all_weights_seeds[seed]) for seed, a in frozen_seeds.items() if seed in all_weights_seeds]
+    lines += ["", (f"Freezing the word embeddings helps transfer — {verdict([first > second], len(seeds))}: "
                    f"target average {100 * first:.1f} frozen vs {100 * second:.1f} all trained; frozen ahead in"
-                   f" {sum(a > b for a, b in paired)} of {len(paired)} seeds paired by seed.")]
+                   f" {sum(a > b for a, b in pairs)} of {len(pairs)} seeds paired by seed.")]
     return lines, first > second
 
 

@@ -322,9 +322,9 @@ def test_frozen_embeddings_are_compared_with_the_all_weights_twin_profile() -> N
     assert report.all_weights_twin("reduced") == "reduced-all-weights"
     assert report.all_weights_twin("reduced-softmax") is None and report.all_weights_twin("paper") is None
 
-    def record(target_f1: float) -> dict:
+    def record(target_f1: float, seed: int = 1) -> dict:
         cell = {"experiment": "variants", "markers": "etm", "pooling": "emp", "task": "extract", "train": ["en"],
-                "domain": None, "seed": 1}
+                "domain": None, "seed": seed}
         return {"cell": cell, "evaluations": {lang: {"micro_f1": 0.4 if lang == "en" else target_f1}
                                               for lang in ("en", "german", "spanish", "chinese", "japanese")}}
 
@@ -333,6 +333,14 @@ def test_frozen_embeddings_are_compared_with_the_all_weights_twin_profile() -> N
     assert "| all trained | 40.0 ± 0.0 (n=1) | 30.0 ± 0.0 (n=1) |" in "\n".join(lines)
     assert "helps transfer — does not hold, fewer than 3 seeds: target average 20.0 frozen vs 30.0" in lines[-1]
     assert "frozen ahead in 0 of 1 seeds paired by seed" in lines[-1]
+
+    # A frozen seed with no all-weights twin would drag the frozen mean to 20.0; only seed 1 is compared.
+    lines, ahead = report.frozen_vs_all_weights(report.Grid([record(0.4), record(0.0, seed=2)]),
+                                                report.Grid([record(0.3)]), "reduced-all-weights")
+    assert ahead is True
+    assert "`reduced-all-weights` cells; seed 1, paired)" in lines[1]
+    assert "| frozen (but marker rows) | 40.0 ± 0.0 (n=1) | 40.0 ± 0.0 (n=1) |" in "\n".join(lines)
+    assert "helps transfer — holds, fewer than 3 seeds: target average 40.0 frozen vs 30.0" in lines[-1]
 
 
 def test_a_joint_with_fewer_epochs_is_compared_at_equal_passes_too() -> None:

@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.accuracy.run " + shlex.join(sys.argv[1:] if argv is None else argv)
     jobs = [(c, args.data, args.out, args.models, args.encoder, deadline, threads, command, args.retrain_partial)
             for c in todo]
-    print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile}",
-          flush=True)
+    print(f"{len(grid)} cells, {len(grid) - len(todo)} done; {args.workers} workers x {threads} threads; profile {args.profile};"
+          f" {command}", flush=True)  # a kept log names what made it
     if args.workers == 1:
         return _print(map(_worker, jobs))
     # Killed (SIGTERM), the runner leaves through `with`, whose exit terminates the workers: they

@@ -317,11 +317,10 @@ def joint_at_equal_epochs(grid: Grid) -> tuple[list[str], dict[str, bool | None]
     return lines, held
 
 
-def shared_seeds(*groups: list[dict]) -> list[int]:
-    """The seeds every group of records has: a seed fixes the head's start and the sampled pairs,
+def shared_seeds(a: list[dict], b: list[dict]) -> list[int]:
+    """The seeds both groups of records have: a seed fixes the head's start and the sampled pairs,
     so comparing on these keeps one side's extra seeds from deciding the verdict."""
-    seeds = [{r["cell"]["seed"] for r in records} for records in groups]
-    return sorted(set.intersection(*seeds)) if seeds else []
+    return sorted({r["cell"]["seed"] for r in a} & {r["cell"]["seed"] for r in b})
 
 
 def on_seeds(records: Iterable[dict], seeds: list[int]) -> Grid:

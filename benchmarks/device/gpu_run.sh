@@ -9,8 +9,9 @@
 #                      with commas inside, e.g. "reduced:supervised,variants:etm-es,etm-emp
 #                      reduced-all-weights:variants:etm-emp".
 #                      EXPERIMENTS=joint-equal-epochs SEEDS=1 WORKERS=1: Table 7's joint model
-#                      trained the profile's 5 epochs, one seed per session: 127-182 s per epoch
-#                      alone on an H200, so two calls on the warm machine (the second resumes).
+#                      trained the profile's 5 epochs: 127-182 s per epoch alone on an H200, about
+#                      12 min with scoring, so two calls on the warm machine (the second resumes),
+#                      which leaves no margin in a 15-minute device session.
 #
 # Runs from the repository root; reads the packed data and encoder from .gpu/carry (see
 # benchmarks/device/pack.py) and leaves everything it produced in $OUT as a few archives.

@@ -155,6 +155,27 @@ def joint_budget_caveat(grid: Grid, joint_key: tuple | None) -> str:
             " partly the joint's fewer passes.")
 
 
+def dev_curve(grid: Grid, key: tuple, metric: str = "dev_micro_f1") -> list[float]:
+    """Dev F1 after each epoch, averaged over the seeds that reached it (early stopping ends some sooner)."""
+    by_epoch: dict[int, list[float]] = defaultdict(list)
+    for record in grid.by_key.get(key, []):
+        for entry in record.get("history") or []:
+            by_epoch[entry["epoch"]].append(entry[metric])
+    return [statistics.fmean(by_epoch[e]) for e in sorted(by_epoch)]
+
+
+def pace(grid: Grid, ours: tuple, theirs: tuple, names: tuple[str, str], metric: str = "dev_micro_f1") -> str:
+    """How fast two variants learn, epoch by epoch: at a short budget a slower learner trails
+    whatever it would reach given longer."""
+    curves = [dev_curve(grid, key, metric) for key in (ours, theirs)]
+    if not all(curves):
+        return ""
+    shown = " vs ".join(f"{name} {', '.join(f'{100 * v:.1f}' for v in curve)}" for name, curve in zip(names, curves))
+    behind = sum(a < b for a, b in zip(*curves))
+    return (f" Dev {metric.removeprefix('dev_').replace('_f1', '-F1')} after each epoch (mean over seeds): {shown};"
+            f" {names[0]} behind after {behind} of {min(map(len, curves))} epochs.")
+
+
 def findings(grid: Grid, summary: dict) -> list[str]:
     """The paper's four claims, each with the numbers behind it, from whatever cells exist."""
     def seeds(*keys: tuple) -> int:
@@ -175,6 +196,12 @@ def findings(grid: Grid, summary: dict) -> list[str]:
                " and SS pools only its first token, so a directed relation and its \"no relation\" mirror get one score.")
     lines.append(f"- **ES/EMP beat SS** — {verdict([r[1] for r in results], n)}: " + "; ".join(r[0] for r in results)
                  + "." + caveat)
+    results = [compare(grid, english_key(m, "emp"), english_key(m, "es"), (f"{m.upper()}-EMP", f"{m.upper()}-ES"))
+               for m in ("etm", "um")]
+    n = seeds(*[english_key(m, p) for m in ("etm", "um") for p in ("es", "emp")])
+    lines.append("- **EMP beats ES** (the paper's best variant is ETM-EMP; polyrel's default) — "
+                 f"{verdict([r[1] for r in results], n)}: " + "; ".join(r[0] for r in results) + "."
+                 + pace(grid, english_key("etm", "emp"), english_key("etm", "es"), ("ETM-EMP", "ETM-ES")))
     ratio = summary["zero_shot_ratio"]
     average = ratio["average"]
     n = seeds(english_key("etm", "emp"), *[source_key(t) for t in TEST_LANGUAGES[1:]])
@@ -282,6 +309,9 @@ def tables(grid: Grid, all_weights: tuple[str, Grid] | None = None) -> tuple[str
     if any(key[0] == "joint-domain" for key in grid.by_key):
         section, summary["joint_beats_one_model_at_equal_epochs"] = joint_at_equal_epochs(grid)
         lines += section
+    if ("joint-domain-steps", "etm", "emp", "classify", ("en",), JOINT_DOMAIN) in grid.by_key:
+        section, summary["emp_catches_up_with_es_given_more_epochs"] = pooling_at_more_epochs(grid)
+        lines += section
     return "\n".join(findings(grid, summary) + lines) + "\n", summary
 
 
@@ -315,6 +345,35 @@ def joint_at_equal_epochs(grid: Grid) -> tuple[list[str], dict[str, bool | None]
     if len(columns) > 2:
         lines += joint_at_equal_steps(grid, joint, steps)
     return lines, held
+
+
+def pooling_at_more_epochs(grid: Grid) -> tuple[list[str], bool | None]:
+    """ETM-EMP against ETM-ES at the profile's epochs and at the steps control's 5× as many
+    (English only, grid.JOINT_DOMAIN, classify mode): whether EMP's deficit is its budget."""
+    def key(experiment: str, pooling: str) -> tuple:
+        return (experiment, "etm", pooling, "classify", ("en",), JOINT_DOMAIN)
+
+    budgets = [(experiment, paired(grid, key(experiment, "emp"), key(experiment, "es")))
+               for experiment in ("domains", "joint-domain-steps")]
+    lines = ["", (f"### ETM-EMP vs ETM-ES given more epochs ({JOINT_DOMAIN} domain, classify mode, English only;"
+                  " test micro-F1 / macro-F1, seeds paired)"), "",
+             "| pooling | " + " | ".join(f"{epochs_trained(grid, key(e, 'es'))} ({seed_list(s)})" for e, (_, s) in budgets) + " |",
+             "| --- |" + " --- |" * len(budgets)]
+    for pooling in ("es", "emp"):
+        lines.append(f"| ETM-{pooling.upper()} | " + " | ".join(
+            " / ".join(fmt(g.scores(key(e, pooling), "en", m)) for m, _ in METRICS) for e, (g, _) in budgets) + " |")
+    sentences, ahead = [], []
+    for e, (g, s) in budgets:
+        results = [compare(g, key(e, "emp"), key(e, "es"), ("ETM-EMP", "ETM-ES"), "en", m) for m, _ in METRICS]
+        sentences.append(f"{epochs_trained(grid, key(e, 'es'))}: " + "; ".join(f"{r[0]} {name}" for r, (_, name) in zip(results, METRICS)))
+        ahead = [r[1] for r in results]
+    caught_up = all(ahead) if None not in ahead else None
+    lines += ["", "EMP catches up with ES given more epochs — "
+              + ("not measured" if caught_up is None else "holds" if caught_up else "does not hold" if not any(ahead)
+                 else "mixed: ahead on one metric only") + ": " + "; ".join(sentences) + "."
+              + pace(budgets[1][1][0], key("joint-domain-steps", "emp"), key("joint-domain-steps", "es"),
+                     ("ETM-EMP", "ETM-ES"), "dev_macro_f1")]
+    return lines, caught_up
 
 
 def shared_seeds(a: list[dict], b: list[dict]) -> list[int]:

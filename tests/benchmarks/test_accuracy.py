@@ -355,3 +355,54 @@ def test_a_joint_with_fewer_epochs_is_compared_at_equal_passes_too() -> None:
     caveat = report.joint_budget_caveat(report.Grid([*sources, record("joint", ["en", "german"], 1, [0.08])]), joint_key)
     assert "trained 1 epoch against the others' 5 epochs" in caveat and "8.0 joint (n=1;" in caveat and "1.0 one model" in caveat
     assert report.joint_budget_caveat(report.Grid([*sources, record("joint", ["en", "german"], 5, [0.08])]), joint_key) == ""
+
+
+def test_emp_and_es_are_compared_at_the_profiles_epochs_and_given_more() -> None:
+    def record(experiment: str, pooling: str, seed: int, micro: float, macro: float, dev: list[float]) -> dict:
+        cell = {"experiment": experiment, "markers": "etm", "pooling": pooling, "task": "classify", "train": ["en"],
+                "domain": JOINT_DOMAIN, "seed": seed}
+        return {"cell": cell, "profile": {"epochs": 5}, "epochs": 25 if experiment == "joint-domain-steps" else 5,
+                "evaluations": {"en": {"micro_f1": micro, "macro_f1": macro}},
+                "history": [{"epoch": i + 1, "dev_micro_f1": d, "dev_macro_f1": d / 2} for i, d in enumerate(dev)]}
+
+    short = [record("domains", "es", s, 0.5, 0.25, [0.2, 0.4]) for s in (1, 2)]
+    short += [record("domains", "emp", s, 0.3, 0.10, [0.1, 0.2]) for s in (1, 2)]
+    longer = [record("joint-domain-steps", "es", s, 0.7, 0.40, [0.2, 0.4, 0.5]) for s in (1, 2, 3)]
+    emp_seed_4_only = [record("joint-domain-steps", "emp", 4, 0.72, 0.30, [0.1, 0.3, 0.6])]
+    lines, caught_up = report.pooling_at_more_epochs(report.Grid([*short, *longer, *emp_seed_4_only]))
+    assert caught_up is None  # no seed has both at the longer budget
+    assert "| pooling | 5 epochs (seeds 1, 2, paired) | 25 epochs (no seed in common) |" in lines
+
+    emp = [record("joint-domain-steps", "emp", s, 0.72, 0.30 + s / 100, [0.1, 0.3, 0.6]) for s in (1, 2)]
+    lines, caught_up = report.pooling_at_more_epochs(report.Grid([*short, *longer, *emp]))
+    assert caught_up is False  # ahead on micro-F1, behind on macro-F1
+    assert "| ETM-EMP | 30.0 ± 0.0 (n=2) / 10.0 ± 0.0 (n=2) | 72.0 ± 0.0 (n=2) / 31.5 ± 0.7 (n=2) |" in lines
+    assert "| ETM-ES | 50.0 ± 0.0 (n=2) / 25.0 ± 0.0 (n=2) | 70.0 ± 0.0 (n=2) / 40.0 ± 0.0 (n=2) |" in lines  # seeds 1, 2 only
+    assert lines[-1].startswith("EMP catches up with ES given more epochs — mixed: ahead on one metric only: 5 epochs:"
+                                " ETM-EMP 30.0 (n=2) vs ETM-ES 50.0 (n=2) micro-F1;")
+    assert lines[-1].endswith("Dev macro-F1 after each epoch (mean over seeds): ETM-EMP 5.0, 15.0, 30.0 vs ETM-ES 10.0,"
+                              " 20.0, 25.0; ETM-EMP behind after 2 of 3 epochs.")
+    text, summary = report.tables(report.Grid([*short, *longer, *emp]))
+    assert "### ETM-EMP vs ETM-ES given more epochs" in text and summary["emp_catches_up_with_es_given_more_epochs"] is False
+
+
+def test_findings_compare_emp_with_es_and_how_fast_each_learned() -> None:
+    def record(markers: str, pooling: str, test: float, dev: list[float]) -> dict:
+        cell = {"experiment": "variants", "markers": markers, "pooling": pooling, "task": "extract", "train": ["en"],
+                "domain": None, "seed": 1}
+        return {"cell": cell, "evaluations": {"en": {"micro_f1": test}}, "profile": {"epochs": 2}, "best_epoch": 2,
+                "history": [{"epoch": i + 1, "dev_micro_f1": d} for i, d in enumerate(dev)]}
+
+    grid_ = report.Grid([record("etm", "es", 0.3, [0.1, 0.3]), record("etm", "emp", 0.2, [0.0, 0.3]),
+                         record("um", "es", 0.2, [0.1, 0.2]), record("um", "emp", 0.25, [0.1, 0.2])])
+    line = next(l for l in report.findings(grid_, {"zero_shot_ratio": {"average": None}}) if "EMP beats ES" in l)
+    assert "— mixed (1 of 2), fewer than 3 seeds: ETM-EMP 20.0 (n=1) vs ETM-ES 30.0 (n=1); UM-EMP 25.0 (n=1) vs UM-ES 20.0" in line
+    assert line.endswith("Dev micro-F1 after each epoch (mean over seeds): ETM-EMP 0.0, 30.0 vs ETM-ES 10.0, 30.0;"
+                         " ETM-EMP behind after 1 of 2 epochs.")
+
+
+def test_pooling_steps_adds_an_emp_twin_to_the_steps_control() -> None:
+    steps = cells(["pooling-steps"], [1], "reduced-softmax")
+    assert [(c.experiment, c.pooling) for c in steps] == [("joint-domain-steps", "es"), ("joint-domain-steps", "emp")]
+    assert steps[0] in cells(["joint-domain"], [1], "reduced-softmax")  # the ES control is trained once for both
+    assert len(cells(["joint-domain", "pooling-steps"], [1], "reduced-softmax")) == 1 + 5 + 1 + 1

@@ -143,6 +143,20 @@ def section() -> str:
                   f" pair-instances/s over {data['batches_timed']} timed batches, ratio to the plain loop in the same run): "
                   + "; ".join(parts) + f". An English epoch holds {counts['all_pairs']} pairs, {counts[sampled]} with"
                   f" {sampled.replace('_', ' ')} (sampled no-relation pairs)."]
+    pooled = RESULTS / "pooled_features.json"
+    if pooled.is_file():
+        data = json.loads(pooled.read_text())
+        es, emp, ratio = data["poolings"]["es"], data["poolings"]["emp"], data["emp_over_es"]
+        top = next(k for k in es if k.startswith("top"))
+        lines += ["", (f"**What the classifier reads at step 0, ETM-ES vs ETM-EMP** (`{data['command']}`, {data['encoder']}"
+                       f" with the type markers added, untrained; {data['pairs']['train']} train / {data['pairs']['dev']} dev"
+                       f" gold pairs of English {data['domain']}; both summaries from one encoder pass): the mean vector holds"
+                       f" {es['shared_mean_share']:.0%} of ES's squared norm and {emp['shared_mean_share']:.0%} of EMP's"
+                       f" ({ratio['shared_mean_share']}×); the {top.removeprefix('top').split('_')[0]} largest dimensions"
+                       f" hold {es[top]:.1%} and {emp[top]:.1%}; a softmax head trained alone on the frozen summaries"
+                       f" ({data['probe']['epochs']} epochs, lr {data['probe']['lr']}) reaches dev micro-F1 {pct(es['probe_dev_micro_f1'])}"
+                       f" (ES) vs {pct(emp['probe_dev_micro_f1'])} (EMP), {ratio['probe_dev_micro_f1']}×, and macro-F1"
+                       f" {pct(es['probe_dev_macro_f1'])} vs {pct(emp['probe_dev_macro_f1'])}, {ratio['probe_dev_macro_f1']}×.")]
     return "\n".join(lines)
 
 

@@ -55,6 +55,7 @@ class SampledBatches:
     def __init__(self, task: RelationTask, drawn: int, kept: int, batch_size: int, bucketed: bool, seed: int) -> None:
         self.task = task
         self.selection_key = task.selection_key
+        self.selection_floor = task.selection_floor
         self.bucketed = bucketed
         rng = random.Random(seed)
         items = list(task.epoch_items(rng))

@@ -144,6 +144,17 @@ def side_by_side(items: Sequence[PairInstance]) -> list[PairInstance]:
     return [item for group in groups.values() for item in group]
 
 
+def constant_floor(instances: Sequence[PairInstance], config: RelationModelConfig) -> float:
+    """The best dev score of a model that writes one label for every pair: the plateau a classify
+    model sits on before it learns (an extract model's, "no relation" everywhere, scores 0).
+    Early stopping waits for a score above it, or a run stops on its plateau."""
+    if config.task == "extract" or not instances:
+        return 0.0
+    golds = [i.gold for i in instances]
+    return max(score(golds, [frozenset({label}) if i.encoded is not None else frozenset() for i in instances],
+                     config.labels).macro_f1 for label in config.labels)
+
+
 class RelationTask:
     """Relation pairs for the shared trainer: soft targets (extract) or multi-hot (classify),
     optional sampling of "no relation" pairs per epoch, dev F1 of the task's protocol.
@@ -171,6 +182,7 @@ class RelationTask:
         self.share_encoder_passes = training.share_encoder_passes
         self.eval_batch_size = training.eval_batch_size
         self.selection_key = "dev_micro_f1" if self.config.task == "extract" else "dev_macro_f1"
+        self.selection_floor = constant_floor(self.dev, self.config)
         self._loss = nn.CrossEntropyLoss() if self.config.softmax else nn.BCEWithLogitsLoss()
         adapter = self.config.adapter
         self.cached = adapter is not None and adapter.r == 0

@@ -71,6 +71,7 @@ class TrainingResult:
 
 class TrainingTask(Protocol):
     selection_key: str  # the dev score that picks the best epoch
+    selection_floor: float  # that score for a model that has not learned yet; patience starts above it
 
     def epoch_items(self, rng: random.Random) -> Sequence[Any]: ...
 
@@ -205,7 +206,7 @@ class Trainer:
                 bad_epochs = 0
                 result.best_epoch, result.best_dev_f1 = epoch, score
                 self.save(output_dir)
-            elif best > 0:  # patience starts once the model predicts something: small data leaves "no relation" late
+            elif best > task.selection_floor:  # patience starts once the model has left its untrained plateau
                 bad_epochs += 1
                 if bad_epochs >= c.patience:
                     break

@@ -372,8 +372,22 @@ def pooling_at_more_epochs(grid: Grid) -> tuple[list[str], bool | None]:
               + ("not measured" if caught_up is None else "holds" if caught_up else "does not hold" if not any(ahead)
                  else "mixed: ahead on one metric only") + ": " + "; ".join(sentences) + "."
               + pace(budgets[1][1][0], key("joint-domain-steps", "emp"), key("joint-domain-steps", "es"),
-                     ("ETM-EMP", "ETM-ES"), "dev_macro_f1")]
+                     ("ETM-EMP", "ETM-ES"), "dev_macro_f1") + epochs_run(budgets[1][1][0], key("joint-domain-steps", "es"),
+                                                                        key("joint-domain-steps", "emp"))]
     return lines, caught_up
+
+
+def epochs_run(grid: Grid, *keys: tuple) -> str:
+    """Epochs each seed trained before early stopping ended it, beside the budget: a cell stopped
+    in its first epochs says more about the stopping rule than about the budget."""
+    records = [r for k in keys for r in grid.by_key.get(k, [])]
+    if not records:
+        return ""
+    patience = sorted({r["profile"].get("patience") for r in records} - {None})
+    runs = "; ".join(f"{k[1].upper()}-{k[2].upper()} " + ", ".join(
+        str(len(r.get("history") or [])) for r in sorted(grid.by_key.get(k, []), key=lambda r: r["cell"]["seed"])) for k in keys)
+    return (f" Epochs trained per seed ({epochs_trained(grid, keys[0])} budget"
+            + (f", early stopping with patience {'/'.join(map(str, patience))}" if patience else "") + f"): {runs}.")
 
 
 def shared_seeds(a: list[dict], b: list[dict]) -> list[int]:

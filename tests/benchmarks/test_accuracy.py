@@ -381,7 +381,8 @@ def test_emp_and_es_are_compared_at_the_profiles_epochs_and_given_more() -> None
     assert lines[-1].startswith("EMP catches up with ES given more epochs — mixed: ahead on one metric only: 5 epochs:"
                                 " ETM-EMP 30.0 (n=2) vs ETM-ES 50.0 (n=2) micro-F1;")
     assert lines[-1].endswith("Dev macro-F1 after each epoch (mean over seeds): ETM-EMP 5.0, 15.0, 30.0 vs ETM-ES 10.0,"
-                              " 20.0, 25.0; ETM-EMP behind after 2 of 3 epochs.")
+                              " 20.0, 25.0; ETM-EMP behind after 2 of 3 epochs. Epochs trained per seed (25 epochs budget):"
+                              " ETM-ES 3, 3; ETM-EMP 3, 3.")
     text, summary = report.tables(report.Grid([*short, *longer, *emp]))
     assert "### ETM-EMP vs ETM-ES given more epochs" in text and summary["emp_catches_up_with_es_given_more_epochs"] is False
 

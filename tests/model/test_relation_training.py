@@ -199,3 +199,12 @@ def test_shared_passes_put_a_sampled_pair_in_its_mirrors_batch(tiny_bert_dir):
     assert epochs[True] == epochs[False]  # the same epoch, ordered differently
     # a batch boundary splits at most one pair from its mirror
     assert distinct <= rows[True] <= distinct + len(batches) - 1 < rows[False]
+
+
+@pytest.mark.parametrize("task,floor", [("classify", 1 / 3), ("extract", 0.0)])
+def test_the_dev_floor_is_the_best_one_label_constant_in_classify_mode(task, floor, tiny_bert_dir):
+    sentences = toy_sentences()  # every sentence: one role and one physical pair
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "es", task, 32, pairs, seed=3)
+    # "role" for every gold pair: role F1 2/3, physical 0; extract's untrained model writes "no relation": 0
+    assert RelationTask(model, tokenizer, sentences, sentences).selection_floor == pytest.approx(floor)

@@ -91,3 +91,28 @@ def test_a_checkpoint_from_before_shared_passes_resumes_without_them(tiny_bert_d
     unshared = TrainingConfig(**{**CONFIG.__dict__, "share_encoder_passes": False})
     trainer, task = fresh(tiny_bert_dir, unshared)
     assert trainer.fit(task, tmp_path, resume=True).resumed_after_epoch == 1
+
+
+def classify_run(tiny_bert_dir, dev_scores, monkeypatch, epochs=5):
+    """A classify run whose dev scores, epoch by epoch, are `dev_scores(floor)` for the toy data's floor."""
+    sentences = toy_sentences()
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "es", "classify", 32, pairs, seed=3,
+                                        classify_output="softmax")
+    config = TrainingConfig(epochs=epochs, batch_size=8, patience=1, seed=5, progress=False)
+    task = RelationTask(model, tokenizer, sentences, sentences, config)
+    scores = iter(dev_scores(task.selection_floor))
+    monkeypatch.setattr(task, "evaluate", lambda model, device: {"dev_macro_f1": next(scores)})
+    return Trainer(model, tokenizer, config, device="cpu"), task
+
+
+@pytest.mark.parametrize("dev_scores,epochs_run,best_epoch", [
+    # on the plateau of one label for every pair, worse epochs do not count against patience
+    (lambda floor: [floor, floor - 0.05, floor, floor + 0.1, floor + 0.05], 5, 4),
+    # above it they do: patience 1 stops after the first epoch that does not improve
+    (lambda floor: [floor + 0.1, floor + 0.05, floor + 0.2, floor + 0.3, floor + 0.4], 2, 1),
+])
+def test_patience_starts_once_dev_leaves_the_untrained_plateau(tiny_bert_dir, tmp_path, monkeypatch, dev_scores, epochs_run, best_epoch):
+    trainer, task = classify_run(tiny_bert_dir, dev_scores, monkeypatch)
+    result = trainer.fit(task, tmp_path)
+    assert (len(result.history), result.best_epoch) == (epochs_run, best_epoch)

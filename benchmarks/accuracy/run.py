@@ -142,6 +142,7 @@ def run_cell(
         "cell": cell.to_json(), "command": command, "profile": asdict(profile), "encoder": encoder, "machine": machine(),
         "epochs": config.epochs, "train_sentences": len(train), "train_pairs": len(task.instances), "skipped_train_pairs": dict(task.skipped),
         "best_epoch": result.best_epoch, "best_dev_f1": result.best_dev_f1, "history": result.history,
+        "dev_floor": task.selection_floor,  # patience waits for dev above it (cells without it trained before that rule)
         "train_seconds": result.seconds, "resumed_after_epoch": result.resumed_after_epoch, "evaluations": {},
     }
     _write(path, record)  # trained: from here on an interruption costs at most one test language

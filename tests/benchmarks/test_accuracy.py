@@ -48,6 +48,7 @@ def test_grid_caches_cells_and_scores_late_test_languages(tiny_xlmr_dir: Path, t
     record = json.loads(cell.read_text())
     assert record["cell"]["markers"] == "etm" and record["cell"]["pooling"] == "emp"
     assert record["profile"]["name"] == "smoke" and record["train_pairs"] > 0 and record["history"]
+    assert record["dev_floor"] == 0.0  # extract: "no relation" everywhere finds nothing
     model_config = json.loads((tmp_path / "models" / cell.stem / "config.json").read_text())
     assert model_config["word_joining"] == record["profile"]["word_joining"] == "spaced"  # as the profile says
     assert sorted(record["evaluations"]) == ["en"]
@@ -193,6 +194,7 @@ def test_a_joint_domain_cell_trains_as_many_epochs_as_the_one_per_language_cells
     assert steps["epochs"] == 2 * 5 and 2 <= len(steps["history"]) <= 10  # early stopping may end it sooner
     assert sorted(joint["evaluations"]) == sorted(steps["evaluations"]) == ["en", "german"]
     assert sorted(german["evaluations"]) == ["german"]
+    assert all(0.0 < r["dev_floor"] < 1.0 for r in (german, steps, joint))  # classify: one label for every pair scores
 
     assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1",
                         "--experiments", "joint-domain"]) == 0

@@ -115,21 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     fit = {name: [i for i in instances if i.encoded is not None] for name, instances in splits.items()}
     features = {name: summaries(model, fit[name], pad_id) for name in splits}
     train_targets = targets(fit["train"], model.config)
+    poolings: dict[str, dict[str, float]] = {}
+    for pooling in POOLINGS:
+        probs = probe(features["train"][pooling], train_targets, features["dev"][pooling], args.epochs, args.lr, args.seed)
+        report = score_instances(splits["dev"], fit["dev"], probs.numpy(), model.config)
+        poolings[pooling] = {**geometry(features["train"][pooling]),
+                             "probe_dev_micro_f1": round(report.micro_f1, 4), "probe_dev_macro_f1": round(report.macro_f1, 4)}
+    es, emp = poolings["es"], poolings["emp"]
     out: dict[str, object] = {
         "command": "python -m benchmarks.pooled_features " + shlex.join(sys.argv[1:] if argv is None else argv),
         "encoder": args.encoder, "machine": platform.node(), "domain": args.domain,
         "pairs": {name: len(f) for name, f in fit.items()}, "probe": {"epochs": args.epochs, "lr": args.lr, "seed": args.seed},
-        "poolings": {},
+        "poolings": poolings, "emp_over_es": {k: round(emp[k] / es[k], 3) if es[k] else None for k in es},
     }
-    for pooling in POOLINGS:
-        probs = probe(features["train"][pooling], train_targets, features["dev"][pooling], args.epochs, args.lr, args.seed)
-        report = score_instances(splits["dev"], fit["dev"], probs.numpy(), model.config)
-        out["poolings"][pooling] = {  # type: ignore[index]
-            **geometry(features["train"][pooling]),
-            "probe_dev_micro_f1": round(report.micro_f1, 4), "probe_dev_macro_f1": round(report.macro_f1, 4),
-        }
-    es, emp = out["poolings"]["es"], out["poolings"]["emp"]  # type: ignore[index]
-    out["emp_over_es"] = {k: round(emp[k] / es[k], 3) if es[k] else None for k in es}
     out["seconds"] = round(time.perf_counter() - start, 1)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -5,12 +5,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from polyrel.model.encoding import WORD_JOININGS
 from polyrel.model.markers import MARKER_SCHEMES
 from polyrel.model.pooling import POOLINGS
 
 RESUME_HELP = "continue an interrupted run from the checkpoint it left in --output (same data and settings)"
+
+if TYPE_CHECKING:
+    from polyrel.model.backbone import AdapterConfig
+
+
+def add_compact_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a compact model (one saved on top of its base encoder), shared by both models."""
+    parser.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
+    parser.add_argument("--top-layers", type=int, default=0, help="compact model: also train the encoder's last N layers in full (alone: LoRA rank 0)")
+
+
+def adapter_config(args: argparse.Namespace) -> AdapterConfig | None:
+    """None trains and saves the whole encoder; LoRA's alpha is twice its rank."""
+    from polyrel.model.backbone import AdapterConfig
+
+    if args.lora_r is None and not args.top_layers:
+        return None
+    r = args.lora_r or 0
+    return AdapterConfig(r=r, alpha=2 * r, top_layers=args.top_layers)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--neg-ratio", type=float, default=None, help="sample at most this many no-relation pairs per gold pair each epoch")
     train.add_argument("--freeze-embeddings", action="store_true", help="train only the marker rows of the word-embedding matrix")
-    train.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
+    add_compact_arguments(train)
     train.add_argument("--no-shared-passes", dest="shared_passes", action="store_false",
                        help="one encoder row per pair, as models trained before mirrors shared a pass saw their batches")
     train.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
@@ -76,7 +96,6 @@ def report_losses(corpus) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from polyrel.model.backbone import AdapterConfig
     from polyrel.model.data import read_corpus, sample
     from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
     from polyrel.model.trainer import Trainer, TrainingConfig
@@ -89,7 +108,7 @@ def run_train(args: argparse.Namespace) -> int:
     labels, types, type_pairs = collect_inventory(train.sentences)
     model, tokenizer = initialise_model(
         args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
-        adapter=AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r is not None else None,
+        adapter=adapter_config(args),
         classify_output=args.classify_output, word_joining=args.word_joining,
     )
     config = TrainingConfig(

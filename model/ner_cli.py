@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from polyrel.model.cli import RESUME_HELP
+from polyrel.model.cli import RESUME_HELP, adapter_config, add_compact_arguments
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--patience", type=int, default=3)
     train.add_argument("--seed", type=int, default=13)
-    train.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
+    add_compact_arguments(train)
     train.add_argument("--freeze-embeddings", action="store_true")
     train.add_argument("--skip-invalid", action="store_true")
     train.add_argument("--quiet", action="store_true")
@@ -50,7 +50,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from polyrel.model.backbone import AdapterConfig
     from polyrel.model.data import read_corpus, sample
     from polyrel.model.ner_training import NerTask, initialise_ner
     from polyrel.model.trainer import Trainer, TrainingConfig
@@ -58,8 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
     train = read_corpus(args.train, skip_invalid=args.skip_invalid)
     dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
     types = sorted({e.type for s in train.sentences for e in s.entities})
-    adapter = AdapterConfig(r=args.lora_r, alpha=2 * args.lora_r) if args.lora_r is not None else None
-    model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter)
+    model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter_config(args))
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,

@@ -159,7 +159,7 @@ class RelationTask:
     """Relation pairs for the shared trainer: soft targets (extract) or multi-hot (classify),
     optional sampling of "no relation" pairs per epoch, dev F1 of the task's protocol.
 
-    With a frozen encoder (adapter rank 0) every pair's pooled summary is computed once and
+    With a frozen encoder (adapter rank 0, no top layers) every pair's pooled summary is computed once and
     the epochs train the classifier on those: the heads-only model costs one forward pass.
     """
 
@@ -185,7 +185,7 @@ class RelationTask:
         self.selection_floor = constant_floor(self.dev, self.config)
         self._loss = nn.CrossEntropyLoss() if self.config.softmax else nn.BCEWithLogitsLoss()
         adapter = self.config.adapter
-        self.cached = adapter is not None and adapter.r == 0
+        self.cached = adapter is not None and adapter.frozen_encoder
         if self.cached and self.config.pooling == "es+type":
             raise ValueError("a frozen encoder caches summaries, but es+type pooling trains its type embedding: use another pooling")
         self._summaries: dict[int, torch.Tensor] = {}

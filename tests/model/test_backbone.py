@@ -72,3 +72,25 @@ def test_loading_a_model_directory_raises_no_false_tokenizer_alarm(tmp_path, cap
     assert not [r for r in caplog.records if "incorrect tokenization" in r.getMessage()]
     text = "anna works at siemens filler7"
     assert loaded.encoder.tokenizer(text)["input_ids"] == tokenizer(text)["input_ids"]
+
+
+def test_compact_directory_stores_trained_top_layers_in_half_precision(tmp_path):
+    from safetensors import safe_open
+
+    base = tiny_bert(tmp_path / "base")
+    model, tokenizer = initialise_model(str(base), ("role",), ("person", "organisation"), max_length=32, seed=2,
+                                        adapter=AdapterConfig(r=0, top_layers=1))
+    model.save_pretrained(tmp_path / "compact", tokenizer)
+    with safe_open(str(tmp_path / "compact" / "model.safetensors"), "pt") as handle:
+        encoder_keys = {k for k in handle.keys() if k.startswith("encoder.")}  # noqa: SIM118
+        assert encoder_keys and all(k.startswith("encoder.encoder.layer.1.") for k in encoder_keys)
+        assert {handle.get_tensor(k).dtype for k in encoder_keys} == {torch.float16}
+    loaded, _ = RelationModel.from_pretrained(tmp_path / "compact")
+    trainable = {n for n, p in loaded.named_parameters() if p.requires_grad and n.startswith("encoder.")}
+    assert trainable == encoder_keys
+
+
+def test_more_top_layers_than_the_encoder_has_refused(tmp_path):
+    with pytest.raises(ValueError, match="top_layers=3, but the encoder has 2 layers"):
+        initialise_model(str(tiny_bert(tmp_path / "base")), ("role",), ("person",), max_length=32,
+                         adapter=AdapterConfig(r=0, top_layers=3))

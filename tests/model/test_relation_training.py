@@ -151,6 +151,26 @@ def test_frozen_encoder_trains_heads_on_cached_summaries(tiny_bert_dir, tmp_path
     assert report.micro_f1 == pytest.approx(result.best_dev_f1)
 
 
+def test_top_layers_train_in_full_above_a_frozen_encoder_and_reload_from_a_compact_directory(tiny_bert_dir, tmp_path):
+    from polyrel.model.backbone import AdapterConfig
+
+    sentences = toy_sentences()
+    labels, types, pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "emp", "extract", 32, pairs, seed=3,
+                                        adapter=AdapterConfig(r=0, top_layers=1))
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    config = TrainingConfig(epochs=30, learning_rate=1e-3, head_learning_rate=5e-2, batch_size=8, patience=30, progress=False)
+    task = RelationTask(model, tokenizer, sentences, sentences)
+    assert not task.cached
+    result = Trainer(model, tokenizer, config, device="cpu").fit(task, tmp_path)
+    assert result.best_dev_f1 > 0.8
+    changed = {k for k, v in model.encoder.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith("encoder.layer.1.") for k in changed)  # the tiny encoder has layers 0 and 1
+    reloaded = RelationPredictor.load(tmp_path, device="cpu")
+    report = evaluate_instances(reloaded, build_instances(sentences, reloaded.encoder, "extract"))
+    assert report.micro_f1 == pytest.approx(result.best_dev_f1, abs=0.02)  # the layer is stored in half precision
+
+
 def test_classify_targets_are_multi_hot_for_sigmoids_and_a_distribution_for_a_softmax():
     from polyrel.model.modeling import RelationModelConfig
     from polyrel.model.relation_training import PairInstance, decode, targets

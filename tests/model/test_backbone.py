@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from polyrel.model.backbone import AdapterConfig, ModelDirectoryError
 from polyrel.model.data import Entity
@@ -74,9 +76,7 @@ def test_loading_a_model_directory_raises_no_false_tokenizer_alarm(tmp_path, cap
     assert loaded.encoder.tokenizer(text)["input_ids"] == tokenizer(text)["input_ids"]
 
 
-def test_compact_directory_stores_trained_top_layers_in_half_precision(tmp_path):
-    from safetensors import safe_open
-
+def test_compact_directory_stores_trained_top_layers_in_half_precision_and_refuses_them_missing(tmp_path):
     base = tiny_bert(tmp_path / "base")
     model, tokenizer = initialise_model(str(base), ("role",), ("person", "organisation"), max_length=32, seed=2,
                                         adapter=AdapterConfig(r=0, top_layers=1))
@@ -88,6 +88,12 @@ def test_compact_directory_stores_trained_top_layers_in_half_precision(tmp_path)
     loaded, _ = RelationModel.from_pretrained(tmp_path / "compact")
     trainable = {n for n, p in loaded.named_parameters() if p.requires_grad and n.startswith("encoder.")}
     assert trainable == encoder_keys
+    weights = tmp_path / "compact" / "model.safetensors"
+    state = load_file(str(weights))
+    del state["encoder.encoder.layer.1.output.dense.weight"]
+    save_file(state, str(weights))
+    with pytest.raises(ModelDirectoryError, match="do not match the adapter layout"):
+        RelationModel.from_pretrained(tmp_path / "compact")
 
 
 def test_more_top_layers_than_the_encoder_has_refused(tmp_path):

@@ -2,7 +2,7 @@
 
 Both models score the same fixed sample of test sentences (`model.data.sample`, seed 0) of each
 language in the same run, as `polyrel evaluate --sample` does: extract-mode micro-F1 without
-"no relation" and macro-F1, the seconds each took, and the size of each `model.safetensors`.
+"no relation" and macro-F1 (fractions, as `polyrel evaluate` reports them), the seconds each took, and the size of each `model.safetensors`.
 Prints and records candidate ÷ baseline for each.
 
     python -m benchmarks.relation_models --data ../shared/data/crossre \\
@@ -38,10 +38,11 @@ def scores(directory: Path, data: Path, languages: list[str], size: int, batch_s
         sentences = sample(read_corpus(sorted(str(p) for p in (data / language).glob("*-test.json.gz"))).sentences, size)
         started = time.perf_counter()
         report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, "extract"), batch_size)
-        out[language] = {"micro_f1": round(100 * report.micro_f1, 2), "macro_f1": round(100 * report.macro_f1, 2),
-                         "pairs": report.n_pairs, "seconds": round(time.perf_counter() - started, 1)}
-        print(f"{directory.name} {language}: micro/macro F1 {out[language]['micro_f1']} / {out[language]['macro_f1']}"
-              f" ({out[language]['pairs']} pairs, {out[language]['seconds']} s)", flush=True)
+        out[language] = {"micro_precision": report.micro_precision, "micro_recall": report.micro_recall,
+                         "micro_f1": report.micro_f1, "macro_f1": report.macro_f1, "n_pairs": report.n_pairs,
+                         "sentences": len(sentences), "seconds": round(time.perf_counter() - started, 1)}
+        print(f"{directory} {language}: micro/macro F1 {100 * report.micro_f1:.1f} / {100 * report.macro_f1:.1f}"
+              f" ({report.n_pairs} pairs, {out[language]['seconds']} s)", flush=True)
     return out
 
 

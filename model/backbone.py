@@ -204,9 +204,10 @@ class EncoderModel(nn.Module):
         """State-dict prefixes of the encoder layers a compact model trains in full."""
         return tuple(f"encoder.{name}." for name in top_layer_names(self.encoder, self.config.adapter.top_layers))
 
-    def _in_compact(self, key: str) -> bool:
+    @staticmethod
+    def _in_compact(key: str, trained: tuple[str, ...]) -> bool:
         """Whether a compact directory stores this state-dict entry: adapters, heads, layers trained in full."""
-        return "lora_" in key or not key.startswith("encoder.") or key.startswith(self._trained_layer_prefixes())
+        return "lora_" in key or not key.startswith("encoder.") or key.startswith(trained)
 
     def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase) -> None:
         directory = Path(directory)
@@ -218,7 +219,7 @@ class EncoderModel(nn.Module):
         else:
             trained = self._trained_layer_prefixes()
             state = {k: v.half() if k.startswith(trained) and v.is_floating_point() else v
-                     for k, v in state.items() if self._in_compact(k)}
+                     for k, v in state.items() if self._in_compact(k, trained)}
             rows = input_embeddings(self.encoder).weight[self._special_ids(tokenizer)]
             state[SPECIAL_ROWS] = rows.detach().contiguous().cpu()
         save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
@@ -245,7 +246,8 @@ class EncoderModel(nn.Module):
             with torch.no_grad():
                 input_embeddings(model.encoder).weight[model._special_ids(tokenizer)] = rows
             result = model.load_state_dict(state, strict=False)
-            stray = [k for k in result.missing_keys if model._in_compact(k)]
+            trained = model._trained_layer_prefixes()
+            stray = [k for k in result.missing_keys if model._in_compact(k, trained)]
             if result.unexpected_keys or stray:
                 raise ModelDirectoryError(
                     f"{directory}: weights do not match the adapter layout"

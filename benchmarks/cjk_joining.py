@@ -17,13 +17,12 @@ Writes the results, the as_written ÷ spaced ratios and the command to
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
 
+from benchmarks import results_file
 from benchmarks.cjk_words import SCHEMES, pairs, sample_arguments
 from polyrel.model.data import read_corpus, sample
 from polyrel.model.encoding import WORD_JOININGS, EncodedPair
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     predictor = RelationPredictor.load(args.model or defaults.default_model_dir())
     config = predictor.config
     out: dict[str, object] = {
-        "command": "python -m benchmarks.cjk_joining " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": results_file.command("benchmarks.cjk_joining", argv),
         "model": args.model or "shipped relation-e5-small", "model_trained_with": config.word_joining,
         "machine": platform.node(), "device": predictor.device, "sentences_per_language": args.sentences,
         "languages": {},
@@ -81,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             "sentences": len(sentences), "pairs": len(candidates), "gold_relations": sum(bool(g) for g in gold),
             "schemes": results,
         }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, out)
     return 0
 
 

@@ -10,7 +10,7 @@ always align. This benchmark scores one relation model on Multi-CrossRE test sen
 - `segmenter`: character tokens joined into the words of a dictionary segmenter (jieba,
   Janome), cut at the entity boundaries: what the pipeline reads (`transforms/words.py`).
 
-    python benchmarks/cjk_words.py --data ../shared/data/crossre --sentences 150
+    python -m benchmarks.cjk_words --data ../shared/data/crossre --sentences 150
 
 Writes micro/macro-F1 per language and scheme, the runs/characters and segmenter/characters
 ratios, and the command to `benchmarks/results/cjk_words.json`.
@@ -19,15 +19,14 @@ ratios, and the command to `benchmarks/results/cjk_words.json`.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import shlex
 import sys
 import time
 from collections.abc import Callable, Container, Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from benchmarks import results_file
 from polyrel.model.data import AnnotatedSentence, Entity, read_corpus, sample
 from polyrel.model.metrics import score
 from polyrel.model.predictor import PairQuery, RelationPredictor
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     predictor = RelationPredictor.load(model_dir)
     labels = predictor.config.labels
     out: dict[str, object] = {
-        "command": "python benchmarks/cjk_words.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": results_file.command("benchmarks.cjk_words", argv),
         "model": str(model_dir) if args.model else "shipped relation-e5-small", "machine": platform.node(),
         "device": predictor.device, "sentences_per_language": args.sentences, "languages": {},
     }
@@ -137,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             **{f"{name}_over_characters_micro": round(results[name]["micro_f1"] / characters, 3) if characters else None
                for name in ("runs", "segmenter")},
         }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, out)
     return 0
 
 

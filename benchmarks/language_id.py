@@ -1,6 +1,6 @@
 """How well are untagged documents given their language? Multi-CrossRE as a labelled set.
 
-    python benchmarks/language_id.py --data ../shared/data/crossre
+    python -m benchmarks.language_id --data ../shared/data/crossre
 
 Every dev sentence of each language folder (English and its ten translations) is identified on
 its own and in chunks of `--chunk` consecutive sentences (a short document), by
@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import results_file
 from polyrel.transforms import language, segment
 
 RESULTS = Path(__file__).resolve().parent / "results" / "language_id.json"
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = {"identify": language.identify, "script_only": segment.guess_language}
     per_language: dict[str, dict[str, Any]] = {}
     out: dict[str, object] = {
-        "command": "python benchmarks/language_id.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": results_file.command("benchmarks.language_id", argv),
         "min_probability": language.MIN_PROBABILITY, "chunk": args.chunk, "languages": per_language,
     }
     totals = {(unit, m): {"correct": 0.0, "wrong": 0.0, "n": 0} for unit in ("sentence", "document") for m in methods}
@@ -91,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"overall correct: sentences {overall['sentence']['correct']:.3f} vs script only"
           f" {overall['sentence']['script_only_correct']:.3f}; documents {overall['document']['correct']:.3f} vs"
           f" {overall['document']['script_only_correct']:.3f}")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, out)
     return 0
 
 

@@ -4,7 +4,7 @@ Two runs in one process on the same corpus and model: a baseline with inference 
 and the default batching (length-bucketed batches of --batch-size). Reports documents/s and
 pairs/s for each and the batched/baseline ratio, and writes JSON with the command line.
 
-    python benchmarks/pipeline_throughput.py --model MODEL_DIR [--repeat 20] [--batch-size 32]
+    python -m benchmarks.pipeline_throughput --model MODEL_DIR [--repeat 20] [--batch-size 32]
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import torch
 
+from benchmarks import results_file
 from polyrel.pipeline import defaults
 from polyrel.pipeline.options import RunOptions
 from polyrel.pipeline.run import run
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         baseline = measure(corpus, args.model, Path(tmp) / "baseline", 1, args.ner)
         batched = measure(corpus, args.model, Path(tmp) / "batched", args.batch_size, args.ner)
     result = {
-        "command": shlex.join(["python", "benchmarks/pipeline_throughput.py", *(sys.argv[1:] if argv is None else argv)]),
+        "command": results_file.command("benchmarks.pipeline_throughput", argv),
         "runner": "DirectRunner",
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()},"
@@ -84,8 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "batched": batched,
         "pairs_per_s_ratio": round(batched["pairs_per_s"] / baseline["pairs_per_s"], 2) if baseline["pairs_per_s"] else None,
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    results_file.write(args.results, result)
     print(json.dumps(result, indent=2))
     return result
 

@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from benchmarks import results_file
 from polyrel.model.data import read_corpus
 from polyrel.model.encoding import collate, length_batches
 from polyrel.model.modeling import RelationModel
@@ -123,14 +122,13 @@ def main(argv: list[str] | None = None) -> int:
                              "probe_dev_micro_f1": round(report.micro_f1, 4), "probe_dev_macro_f1": round(report.macro_f1, 4)}
     es, emp = poolings["es"], poolings["emp"]
     out: dict[str, object] = {
-        "command": "python -m benchmarks.pooled_features " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": results_file.command("benchmarks.pooled_features", argv),
         "encoder": args.encoder, "machine": platform.node(), "domain": args.domain,
         "pairs": {name: len(f) for name, f in fit.items()}, "probe": {"epochs": args.epochs, "lr": args.lr, "seed": args.seed},
         "poolings": poolings, "emp_over_es": {k: round(emp[k] / es[k], 3) if es[k] else None for k in es},
     }
     out["seconds"] = round(time.perf_counter() - start, 1)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, out)
     print(json.dumps(out, indent=1))
     return 0
 

@@ -14,15 +14,13 @@ Writes the results and the command to `benchmarks/results/relation_models.json` 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import torch
 
+from benchmarks import results_file
 from polyrel.model.data import read_corpus, sample
 from polyrel.model.predictor import RelationPredictor
 from polyrel.model.relation_training import build_instances, evaluate_instances
@@ -62,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                          if models["baseline"][language][metric] else None for metric in ("micro_f1", "macro_f1", "seconds")}
               for language in args.languages}
     out = {
-        "command": "python -m benchmarks.relation_models " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": results_file.command("benchmarks.relation_models", argv),
         "machine": {"host": platform.node(), "threads": torch.get_num_threads(), "torch": torch.__version__},
         "sample_sentences": args.sample,
         "models": {name: {"directory": str(directory),
@@ -73,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for language, ratio in ratios.items():
         print(f"{language}: candidate/baseline micro {ratio['micro_f1']}, macro {ratio['macro_f1']}, time {ratio['seconds']}")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, out)
     return 0
 
 

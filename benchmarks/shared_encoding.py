@@ -17,9 +17,7 @@ rows each arm ran, the largest probability difference, label agreement and the c
 
 from __future__ import annotations
 
-import json
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks import results_file
 from benchmarks.cjk_words import dataset_words, pairs, sample_arguments
 from polyrel.model.data import read_corpus, sample
 from polyrel.model.encoding import EncodedPair, collate, length_batches
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     predictor = RelationPredictor.load(args.model or defaults.default_model_dir(), device="cpu")
     config = predictor.config
     out: dict[str, Any] = {
-        "command": "python -m benchmarks.shared_encoding " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": results_file.command("benchmarks.shared_encoding", argv),
         "model": args.model or "shipped relation-e5-small", "markers": config.markers, "pooling": config.pooling,
         "machine": platform.node(), "device": predictor.device, "torch_threads": torch.get_num_threads(),
         "batch_size": BATCH, "sentences_per_language": args.sentences, "languages": {},
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{result['encoder_rows']['shared']}; pairs/s per-pair {result['pairs_per_second']['per_pair']}, shared "
               f"{result['pairs_per_second']['shared']} ({result['shared_over_per_pair']}x); max |dp| "
               f"{result['max_abs_probability_difference']:.2e}, label agreement {result['label_agreement']:.4f}", flush=True)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, out)
     return 0
 
 

@@ -14,7 +14,7 @@ batches is the training rate (pair-instances/s), free of the fixed costs of a ru
 set-up, saving the model and the checkpoint). Ratios are against `plain`. With `--neg-ratio`,
 the instances one epoch holds (and so its time) shrink as well; that is counted, not timed.
 
-    python benchmarks/training_speed.py --data ../shared/data/crossre [--batches 8] [--batch-size 32]
+    python -m benchmarks.training_speed --data ../shared/data/crossre [--batches 8] [--batch-size 32]
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import argparse
 import json
 import platform
 import random
-import shlex
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -33,6 +31,7 @@ from typing import Any
 
 import torch
 
+from benchmarks import results_file
 from polyrel.model.data import read_corpus
 from polyrel.model.encoding import length_batches
 from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
@@ -149,15 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     task = RelationTask(model, tokenizer, train, None, TrainingConfig(neg_ratio=args.neg_ratio))
     all_pairs, sampled = len(task.instances), len(task.epoch_items(random.Random(args.seed)))
     result = {
-        "command": "python benchmarks/training_speed.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "command": results_file.command("benchmarks.training_speed", argv),
         "machine": {"host": platform.node(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                     "threads": torch.get_num_threads(), "torch": torch.__version__},
         "encoder": args.encoder, "batch_size": args.batch_size, "batches_timed": args.batches,
         "train_sentences": len(train), "epoch_instances": {"all_pairs": all_pairs, f"neg_ratio_{args.neg_ratio:g}": sampled},
         "configs": runs,
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    results_file.write(args.results, result)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -22,7 +22,7 @@ def test_benchmark_scores_every_scheme_on_the_same_pairs(cjk, tiny_relation_mode
     assert cjk.main(["--data", str(CROSSRE), "--languages", "chinese", "--sentences", "3",
                      "--model", str(tiny_relation_model_dir), "--results", str(results)]) == 0
     data = json.loads(results.read_text())
-    assert data["command"].startswith("python benchmarks/cjk_words.py --data")
+    assert data["command"].startswith("python -m benchmarks.cjk_words --data")
     chinese = data["languages"]["chinese"]
     assert chinese["sentences"] == 3 and chinese["pairs"] > 0
     assert set(chinese["schemes"]) == {"dataset", "characters", "runs", "segmenter"}

@@ -17,7 +17,7 @@ def test_benchmark_scores_both_methods_per_language_and_overall(tmp_path: Path) 
     assert load_script("language_id.py").main(["--data", str(CROSSRE), "--languages", "german", "chinese",
                                                "--limit", "20", "--results", str(results)]) == 0
     data = json.loads(results.read_text())
-    assert data["command"].startswith("python benchmarks/language_id.py --data")
+    assert data["command"].startswith("python -m benchmarks.language_id --data")
     german, chinese = data["languages"]["german"], data["languages"]["chinese"]
     assert (german["sentences"], german["documents"]) == (20, 4)
     assert german["sentence/script_only"]["correct"] == 0.0  # Latin script alone decides nothing

@@ -55,7 +55,7 @@ def test_benchmark_writes_every_configuration(tiny_xlmr_dir: Path, tmp_path: Pat
     assert module.main(["--data", str(tmp_path / "data"), "--encoder", str(tiny_xlmr_dir), "--batches", "2",
                         "--batch-size", "4", "--results", str(results)]) == 0
     data = json.loads(results.read_text())
-    assert data["command"].startswith("python benchmarks/training_speed.py --data")
+    assert data["command"].startswith("python -m benchmarks.training_speed --data")
     assert list(data["configs"]) == ["plain", "length buckets", "buckets + frozen embeddings", "buckets + shared passes",
                                      "buckets + frozen + shared"]
     rows = {name: c["encoder_rows_per_pair"] for name, c in data["configs"].items()}

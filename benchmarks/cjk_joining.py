@@ -40,11 +40,12 @@ def _ratio(value: float | None, baseline: float | None) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sample_arguments(__doc__, RESULTS).parse_args(argv)
-    predictor = RelationPredictor.load(args.model or defaults.default_model_dir())
+    model_dir = args.model or defaults.default_model_dir()
+    predictor = RelationPredictor.load(model_dir)
     config = predictor.config
     out: dict[str, object] = {
         "command": results_file.command("benchmarks.cjk_joining", argv),
-        "model": args.model or "shipped relation-e5-small", "model_trained_with": config.word_joining,
+        "model": results_file.model_label(model_dir), "model_trained_with": config.word_joining,
         "machine": platform.node(), "device": predictor.device, "sentences_per_language": args.sentences,
         "languages": {},
     }

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = predictor.config.labels
     out: dict[str, object] = {
         "command": results_file.command("benchmarks.cjk_words", argv),
-        "model": str(model_dir) if args.model else "shipped relation-e5-small", "machine": platform.node(),
+        "model": results_file.model_label(model_dir), "machine": platform.node(),
         "device": predictor.device, "sentences_per_language": args.sentences, "languages": {},
     }
     for language in args.languages:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()},"
                    f" torch threads {torch.get_num_threads()}",
-        "model": args.model,
+        "model": results_file.model_label(args.model),
         "ner": args.ner,
         "repeat": args.repeat,
         "baseline": baseline,

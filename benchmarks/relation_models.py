@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": results_file.command("benchmarks.relation_models", argv),
         "machine": {"host": platform.node(), "threads": torch.get_num_threads(), "torch": torch.__version__},
         "sample_sentences": args.sample,
-        "models": {name: {"directory": str(directory),
+        "models": {name: {"directory": str(directory), "model": results_file.model_label(directory),
                           "weights_bytes": (directory / "model.safetensors").stat().st_size,
                           "test": models[name]}
                    for name, directory in (("baseline", args.baseline), ("candidate", args.candidate))},

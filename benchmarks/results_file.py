@@ -1,11 +1,13 @@
 """How a benchmark writes its result file: one JSON record that names the command that made it.
 
 One writer keeps every file under `benchmarks/results/` alike, and the recorded command retypeable
-from the repository root (`python -m benchmarks.<name> ...`).
+from the repository root (`python -m benchmarks.<name> ...`). A record names the model it measured
+by its weights, not as "the shipped one", which stops being true when the shipped default changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -22,3 +24,9 @@ def command(module: str, argv: Sequence[str] | None = None) -> str:
 def write(path: Path, record: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def model_label(directory: str | Path) -> str:
+    """`NAME@SHA`: the directory's name and the first 12 hex digits of its weights' sha256."""
+    weights = Path(directory) / "model.safetensors"
+    return f"{Path(directory).name}@{hashlib.sha256(weights.read_bytes()).hexdigest()[:12]}"

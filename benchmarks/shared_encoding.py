@@ -53,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = sample_arguments(__doc__, RESULTS)
     parser.add_argument("--repeats", type=int, default=2, help="runs of each arm, alternating; the best is kept")
     args = parser.parse_args(argv)
-    predictor = RelationPredictor.load(args.model or defaults.default_model_dir(), device="cpu")
+    model_dir = args.model or defaults.default_model_dir()
+    predictor = RelationPredictor.load(model_dir, device="cpu")
     config = predictor.config
     out: dict[str, Any] = {
         "command": results_file.command("benchmarks.shared_encoding", argv),
-        "model": args.model or "shipped relation-e5-small", "markers": config.markers, "pooling": config.pooling,
+        "model": results_file.model_label(model_dir), "markers": config.markers, "pooling": config.pooling,
         "machine": platform.node(), "device": predictor.device, "torch_threads": torch.get_num_threads(),
         "batch_size": BATCH, "sentences_per_language": args.sentences, "languages": {},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def test_a_model_against_itself_scores_the_same_sample_identically(tiny_relation
     data = json.loads(results.read_text())
     assert data["command"].startswith("python -m benchmarks.relation_models --data")
     baseline, candidate = data["models"]["baseline"], data["models"]["candidate"]
-    assert baseline["weights_bytes"] == (tiny_relation_model_dir / "model.safetensors").stat().st_size
+    weights = (tiny_relation_model_dir / "model.safetensors").read_bytes()
+    assert baseline["weights_bytes"] == len(weights)
+    assert baseline["model"] == f"{tiny_relation_model_dir.name}@{hashlib.sha256(weights).hexdigest()[:12]}"
     for language in ("en", "german"):
         assert baseline["test"][language]["n_pairs"] > 0 and baseline["test"][language]["sentences"] == 4
         for metric in ("micro_f1", "macro_f1", "n_pairs"):

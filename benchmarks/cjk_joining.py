@@ -28,7 +28,6 @@ from polyrel.model.data import read_corpus, sample
 from polyrel.model.encoding import WORD_JOININGS, EncodedPair
 from polyrel.model.metrics import score
 from polyrel.model.predictor import RelationPredictor
-from polyrel.pipeline import defaults
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cjk_joining.json"
 COMPARED = ("dataset", "segmenter")
@@ -40,12 +39,11 @@ def _ratio(value: float | None, baseline: float | None) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sample_arguments(__doc__, RESULTS).parse_args(argv)
-    model_dir = args.model or defaults.default_model_dir()
-    predictor = RelationPredictor.load(model_dir)
+    predictor = RelationPredictor.load(args.model)
     config = predictor.config
     out: dict[str, object] = {
         "command": results_file.command("benchmarks.cjk_joining", argv),
-        "model": results_file.model_label(model_dir), "model_trained_with": config.word_joining,
+        "model": results_file.model_label(args.model), "model_trained_with": config.word_joining,
         "machine": platform.node(), "device": predictor.device, "sentences_per_language": args.sentences,
         "languages": {},
     }

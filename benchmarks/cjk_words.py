@@ -98,7 +98,8 @@ def sample_arguments(doc: str | None, results: Path) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="Multi-CrossRE folder (one sub-folder per language)")
     parser.add_argument("--languages", nargs="+", default=["chinese", "japanese"])
-    parser.add_argument("--model", default=None, help="relation model directory (default: the shipped one)")
+    parser.add_argument("--model", default=defaults.default_model_dir(),
+                        help="relation model directory (default: $POLYREL_MODEL, else the shipped one)")
     parser.add_argument("--sentences", type=int, default=150, help="test sentences sampled per language")
     parser.add_argument("--results", type=Path, default=results)
     return parser
@@ -106,12 +107,11 @@ def sample_arguments(doc: str | None, results: Path) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = sample_arguments(__doc__, RESULTS).parse_args(argv)
-    model_dir = args.model or defaults.default_model_dir()
-    predictor = RelationPredictor.load(model_dir)
+    predictor = RelationPredictor.load(args.model)
     labels = predictor.config.labels
     out: dict[str, object] = {
         "command": results_file.command("benchmarks.cjk_words", argv),
-        "model": results_file.model_label(model_dir), "machine": platform.node(),
+        "model": results_file.model_label(args.model), "machine": platform.node(),
         "device": predictor.device, "sentences_per_language": args.sentences, "languages": {},
     }
     for language in args.languages:

@@ -56,7 +56,7 @@ def section() -> str:
         parts = [f"{language} {pct(baseline['test'][language]['micro_f1'])} → {pct(candidate['test'][language]['micro_f1'])}"
                  f" ({ratio['micro_f1']}×; macro {pct(baseline['test'][language]['macro_f1'])} →"
                  f" {pct(candidate['test'][language]['macro_f1'])})" for language, ratio in data["candidate_over_baseline"].items()]
-        names = [model.get("model") or Path(model["directory"]).name for model in (candidate, baseline)]
+        names = [model["model"] for model in (candidate, baseline)]
         lines += ["", (f"**Relation default, {names[0]} against {names[1]}** (`{data['command']}`;"
                        f" the same {data['sample_sentences']} test sentences per language, scored in one run; weights"
                        f" {candidate['weights_bytes'] / 1e6:.1f} MB vs {baseline['weights_bytes'] / 1e6:.2f} MB), micro-F1: "

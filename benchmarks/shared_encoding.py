@@ -32,7 +32,6 @@ from polyrel.model.data import read_corpus, sample
 from polyrel.model.encoding import EncodedPair, collate, length_batches
 from polyrel.model.metrics import score
 from polyrel.model.predictor import RelationPredictor, decide
-from polyrel.pipeline import defaults
 
 RESULTS = Path(__file__).resolve().parent / "results" / "shared_encoding.json"
 BATCH = 64
@@ -53,12 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = sample_arguments(__doc__, RESULTS)
     parser.add_argument("--repeats", type=int, default=2, help="runs of each arm, alternating; the best is kept")
     args = parser.parse_args(argv)
-    model_dir = args.model or defaults.default_model_dir()
-    predictor = RelationPredictor.load(model_dir, device="cpu")
+    predictor = RelationPredictor.load(args.model, device="cpu")
     config = predictor.config
     out: dict[str, Any] = {
         "command": results_file.command("benchmarks.shared_encoding", argv),
-        "model": results_file.model_label(model_dir), "markers": config.markers, "pooling": config.pooling,
+        "model": results_file.model_label(args.model), "markers": config.markers, "pooling": config.pooling,
         "machine": platform.node(), "device": predictor.device, "torch_threads": torch.get_num_threads(),
         "batch_size": BATCH, "sentences_per_language": args.sentences, "languages": {},
     }

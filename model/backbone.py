@@ -55,6 +55,11 @@ class AdapterConfig:
         """Nothing in the encoder trains, so its outputs can be computed once."""
         return self.r == 0 and self.top_layers == 0
 
+    @property
+    def frozen_below_top(self) -> bool:
+        """Only the top layers train, so the hidden states below them can be computed once."""
+        return self.r == 0 and self.top_layers > 0
+
 
 @dataclass(kw_only=True)
 class EncoderModelConfig:
@@ -134,16 +139,21 @@ def without_pooler(encoder: EncoderT) -> EncoderT:
     return encoder
 
 
-def top_layer_names(encoder: nn.Module, n: int) -> list[str]:
-    """Module names of the encoder's last `n` Transformer layers: the list of blocks that
+def layer_stack(encoder: nn.Module) -> tuple[str, nn.ModuleList]:
+    """The encoder's list of Transformer layers and its module name: the list of blocks that
     BERT-family encoders call `layer` (`layers` elsewhere), found under any wrapper."""
-    if n == 0:
-        return []
     stacks = [(name, module) for name, module in encoder.named_modules()
               if isinstance(module, nn.ModuleList) and name.rsplit(".", 1)[-1] in ("layer", "layers")]
     if not stacks:
         raise ValueError(f"{type(encoder).__name__}: no list of Transformer layers found, so top layers cannot train")
-    name, stack = stacks[0]
+    return stacks[0]
+
+
+def top_layer_names(encoder: nn.Module, n: int) -> list[str]:
+    """Module names of the encoder's last `n` Transformer layers."""
+    if n == 0:
+        return []
+    name, stack = layer_stack(encoder)
     if not 0 < n <= len(stack):
         raise ValueError(f"top_layers={n}, but the encoder has {len(stack)} layers")
     return [f"{name}.{i}" for i in range(len(stack) - n, len(stack))]
@@ -188,6 +198,37 @@ class EncoderModel(nn.Module):
     @staticmethod
     def special_tokens(config: Any) -> list[str]:
         return []
+
+    def hidden_states(
+        self, attention_mask: torch.Tensor, input_ids: torch.Tensor | None = None,
+        lower_hidden: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The encoder's last layer [B, L, H]: from `input_ids`, or from `lower_hidden`, the states
+        entering the trained top layers (`lower_hidden`), when only those need computing."""
+        if lower_hidden is None:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self._run_layers(lower_hidden, attention_mask, self._top_split(), None)
+
+    def lower_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The states below the top `adapter.top_layers` layers: what a compact model that trains
+        only its top layers can compute once per input and reuse every epoch."""
+        embeddings = cast(PreTrainedModel, self.encoder).embeddings(input_ids=input_ids)
+        return self._run_layers(embeddings, attention_mask, 0, self._top_split())
+
+    def _top_split(self) -> int:
+        adapter = self.config.adapter
+        if adapter is None or not adapter.frozen_below_top:
+            raise ValueError("lower hidden states exist only for compact models that train top layers alone (LoRA rank 0)")
+        return len(layer_stack(self.encoder)[1]) - adapter.top_layers
+
+    def _run_layers(self, hidden: torch.Tensor, attention_mask: torch.Tensor, first: int, stop: int | None) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        mask = create_bidirectional_mask(
+            config=cast(PreTrainedModel, self.encoder).config, inputs_embeds=hidden, attention_mask=attention_mask)
+        for layer in layer_stack(self.encoder)[1][first:stop]:
+            hidden = layer(hidden, mask)
+        return hidden
 
     @staticmethod
     def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from polyrel.model.encoding import WORD_JOININGS
 from polyrel.model.markers import MARKER_SCHEMES
 from polyrel.model.pooling import POOLINGS
+from polyrel.model.precision import PRECISIONS
 
 RESUME_HELP = "continue an interrupted run from the checkpoint it left in --output (same data and settings)"
 
@@ -21,6 +22,39 @@ def add_compact_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of a compact model (one saved on top of its base encoder), shared by both models."""
     parser.add_argument("--lora-r", type=int, default=None, help="compact model: train LoRA adapters of this rank instead of the whole encoder (0: encoder frozen, heads only)")
     parser.add_argument("--top-layers", type=int, default=0, help="compact model: also train the encoder's last N layers in full (alone: LoRA rank 0)")
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Training data and the dev slice that picks the best epoch, shared by both models."""
+    parser.add_argument("--train", nargs="+", required=True, help="CrossRE or polyrel JSONL files (.gz ok); several: one joint model")
+    parser.add_argument("--dev", nargs="*", default=[], help="dev files for early stopping")
+    dev = parser.add_mutually_exclusive_group()
+    dev.add_argument("--dev-sample", type=int, default=None, help="early-stop on this many dev sentences (fixed random subset)")
+    dev.add_argument("--dev-keys", type=int, default=None,
+                     help="early-stop on the dev sentences of this many sentence ids (fixed random subset, seed 0) in every"
+                     " language of --dev; sentences with those ids never train, so --train may list dev files too")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="forward passes in bf16 where the device computes it natively (auto), or forced")
+
+
+def training_data(args: argparse.Namespace) -> tuple[list, list | None]:
+    """(train sentences, early-stopping dev sentences) as --dev-sample or --dev-keys select them."""
+    from polyrel.model.data import heldout_keys, read_corpus, sample
+
+    train = read_corpus(args.train, skip_invalid=args.skip_invalid)
+    dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
+    for corpus in (train, dev):
+        if corpus:
+            report_losses(corpus)
+    if dev is None:
+        return train.sentences, None
+    if args.dev_keys is None:
+        return train.sentences, sample(dev.sentences, args.dev_sample)
+    keys = heldout_keys(dev.sentences, args.dev_keys)
+    kept = [s for s in train.sentences if s.id not in keys]
+    print(f"dev: {args.dev_keys} held-out ids; {len(train.sentences) - len(kept)} training sentences with those ids left out",
+          file=sys.stderr)
+    return kept, [s for s in dev.sentences if s.id in keys]
 
 
 def adapter_config(args: argparse.Namespace) -> AdapterConfig | None:
@@ -35,9 +69,7 @@ def adapter_config(args: argparse.Namespace) -> AdapterConfig | None:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a relation model (several --train files: one joint model)")
-    train.add_argument("--train", nargs="+", required=True, help="CrossRE or polyrel JSONL files (.gz ok)")
-    train.add_argument("--dev-sample", type=int, default=None, help="early-stop on this many dev sentences (fixed random subset)")
-    train.add_argument("--dev", nargs="*", default=[], help="dev files for early stopping")
+    add_data_arguments(train)
     train.add_argument("--output", required=True, help="model directory to write (best epoch)")
     train.add_argument("--encoder", default="multilingual-e5-small", help="HF name or local path; multilingual-e5-small works offline")
     train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm")
@@ -57,6 +89,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--neg-ratio", type=float, default=None, help="sample at most this many no-relation pairs per gold pair each epoch")
+    train.add_argument("--language-fraction", type=float, default=None,
+                       help="each epoch trains this fraction of the sentences of languages not in --full-languages")
+    train.add_argument("--full-languages", nargs="+", default=["en"], help="languages trained in full every epoch (default: en)")
     train.add_argument("--freeze-embeddings", action="store_true", help="train only the marker rows of the word-embedding matrix")
     add_compact_arguments(train)
     train.add_argument("--no-shared-passes", dest="shared_passes", action="store_false",
@@ -96,16 +131,11 @@ def report_losses(corpus) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from polyrel.model.data import read_corpus, sample
     from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
     from polyrel.model.trainer import Trainer, TrainingConfig
 
-    train = read_corpus(args.train, skip_invalid=args.skip_invalid)
-    dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
-    for corpus in (train, dev):
-        if corpus:
-            report_losses(corpus)
-    labels, types, type_pairs = collect_inventory(train.sentences)
+    train, dev = training_data(args)
+    labels, types, type_pairs = collect_inventory(train)
     model, tokenizer = initialise_model(
         args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
         adapter=adapter_config(args),
@@ -114,9 +144,11 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
-        freeze_embeddings=args.freeze_embeddings, share_encoder_passes=args.shared_passes, progress=not args.quiet,
+        freeze_embeddings=args.freeze_embeddings, share_encoder_passes=args.shared_passes,
+        language_fraction=args.language_fraction, full_languages=tuple(args.full_languages), precision=args.precision,
+        progress=not args.quiet,
     )
-    task = RelationTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config)
+    task = RelationTask(model, tokenizer, train, dev, config)
     result = Trainer(model, tokenizer, config).fit(task, args.output, resume=args.resume)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     resumed = f" (resumed after epoch {result.resumed_after_epoch})" if result.resumed_after_epoch else ""

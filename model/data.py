@@ -245,6 +245,16 @@ def sample(sentences: Sequence[AnnotatedSentence], n: int | None, seed: int = 0)
     return [s for i, s in enumerate(sentences) if i in keep]
 
 
+def heldout_keys(sentences: Sequence[AnnotatedSentence], n: int, seed: int = 0) -> frozenset[str]:
+    """A fixed random set of `n` sentence ids. Multi-CrossRE's translations keep the English ids,
+    so holding out by id holds a sentence out in every language: no translation of a held-out
+    sentence trains."""
+    import random
+
+    ids = sorted({s.id for s in sentences})
+    return frozenset(random.Random(seed).sample(ids, min(n, len(ids))))
+
+
 def write_jsonl(sentences: Iterable[AnnotatedSentence], path: str) -> None:
     with fsspec.open(path, "wt", encoding="utf-8", compression="infer") as handle:
         for sentence in sentences:

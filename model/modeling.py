@@ -46,6 +46,9 @@ class RelationModelConfig(EncoderModelConfig):
     type_pairs: tuple[tuple[str, str], ...] = ()
     type_embedding_dim: int = 32
     dropout: float = 0.1
+    # the decision threshold `predictor.decide` applies when the caller gives none: chosen on held-out
+    # dev end to end (`polyrel score --sweep --save-threshold`); None: the best label beats "no relation"
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -90,12 +93,14 @@ class RelationModel(EncoderModel):
         self.classifier = nn.Linear(self.pooler.output_size, len(config.output_labels))
 
     def summarize(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_span: torch.Tensor,
-        tail_span: torch.Tensor, head_type: torch.Tensor, tail_type: torch.Tensor, rows: torch.Tensor | None = None,
+        self, attention_mask: torch.Tensor, head_span: torch.Tensor, tail_span: torch.Tensor,
+        head_type: torch.Tensor, tail_type: torch.Tensor, rows: torch.Tensor | None = None,
+        input_ids: torch.Tensor | None = None, lower_hidden: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The pooled vector the classifier reads, per pair; `rows` says which input row each pair
-        reads (`encoding.collate`: pairs with identical inputs share one), by default one each."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        reads (`encoding.collate`: pairs with identical inputs share one), by default one each.
+        The rows are `input_ids`, or the cached states below the trained top layers (`lower_hidden`)."""
+        hidden = self.hidden_states(attention_mask, input_ids, lower_hidden)
         if rows is not None:
             hidden = hidden[rows]
         return self.pooler(hidden, head_span, tail_span, head_type, tail_type)

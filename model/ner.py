@@ -60,9 +60,11 @@ class NerModel(EncoderModel):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(self.encoder.config.hidden_size, len(config.tags))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.classifier(self.dropout(hidden))
+    def forward(
+        self, attention_mask: torch.Tensor, input_ids: torch.Tensor | None = None, lower_hidden: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Tag logits per sub-token, from `input_ids` or the cached states below the trained top layers."""
+        return self.classifier(self.dropout(self.hidden_states(attention_mask, input_ids, lower_hidden)))
 
     @staticmethod
     def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
@@ -143,28 +145,70 @@ def _skip_space(text: str, start: int, end: int) -> int:
 def decode_tags(
     offsets: tuple[tuple[int, int], ...], probs: np.ndarray, tags: tuple[str, ...], text: str,
 ) -> list[CharEntity]:
-    """Character-span entities from per-sub-token tag probabilities (lenient BIO: a stray I starts
-    an entity); a span's score is the mean probability of its tags."""
+    """Character-span entities from per-sub-token tag probabilities, decoded per word under BIO
+    constraints (Viterbi): every piece of a word shares its word's tag, an I-X only follows B-X or
+    I-X, so each span has one type and never ends inside a word. A word's score for B-X/I-X is
+    its first piece's probability of that tag times its other pieces' probability of type X;
+    an entity's score is the geometric mean of its pieces' probabilities along the path."""
+    pieces = [(_skip_space(text, start, end), end, p) for (start, end), p in zip(offsets, probs) if start != end]
+    if not pieces:
+        return []
+    words: list[list[tuple[int, int, np.ndarray]]] = []
+    for piece in pieces:
+        start = piece[0]
+        if words and start == words[-1][-1][1] and _in_word(text, start) and _in_word(text, start - 1):
+            words[-1].append(piece)
+        else:
+            words.append([piece])
+    log = np.log(np.stack([p for _, _, p in pieces]).astype(np.float64) + 1e-9)
+    types = tuple(dict.fromkeys(t.partition("-")[2] for t in tags if t != OUTSIDE))
+    begin = np.array([tags.index(f"B-{t}") for t in types], dtype=int)
+    inside = np.array([tags.index(f"I-{t}") for t in types], dtype=int)
+    scores = np.empty((len(words), len(tags)))
+    row = 0
+    for w, word in enumerate(words):
+        first, rest = log[row], log[row + 1: row + len(word)]
+        row += len(word)
+        typed = np.log(np.exp(rest[:, begin]) + np.exp(rest[:, inside])).sum(axis=0) if len(rest) else 0.0
+        scores[w, 0] = first[0] + rest[:, 0].sum()
+        scores[w, begin] = first[begin] + typed
+        scores[w, inside] = first[inside] + typed
+    path = _viterbi(scores, begin, inside)
     entities: list[CharEntity] = []
-    current: list[Any] | None = None  # [start, end, type, scores]
-    for (start, end), p in zip(offsets, probs):
-        if start == end:
-            continue
-        best = int(p.argmax())
-        prefix, _, etype = tags[best].partition("-")
-        start = _skip_space(text, start, end)
-        if prefix == "I" and current is not None and current[2] == etype:
-            current[1] = end
-            current[3].append(float(p[best]))
+    current: list[Any] | None = None  # [start, end, type, summed log-probability, pieces]
+    for word, tag, score in zip(words, path, scores[np.arange(len(words)), path]):
+        prefix, _, etype = tags[tag].partition("-")
+        if prefix == "I" and current is not None:
+            current[1], current[3], current[4] = word[-1][1], current[3] + score, current[4] + len(word)
             continue
         if current is not None:
-            entities.append(CharEntity(current[0], current[1], current[2], float(np.mean(current[3]))))
+            entities.append(CharEntity(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
             current = None
-        if prefix in ("B", "I"):
-            current = [start, end, etype, [float(p[best])]]
+        if prefix == "B":
+            current = [word[0][0], word[-1][1], etype, score, len(word)]
     if current is not None:
-        entities.append(CharEntity(current[0], current[1], current[2], float(np.mean(current[3]))))
+        entities.append(CharEntity(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
     return [_strip(e, text) for e in entities]
+
+
+def _viterbi(scores: np.ndarray, begin: np.ndarray, inside: np.ndarray) -> list[int]:
+    """The best tag path over words [W, T] where I-X (`inside`) follows only B-X or I-X."""
+    n_tags = scores.shape[1]
+    allowed = np.zeros((n_tags, n_tags))
+    allowed[:, inside] = -np.inf
+    allowed[begin, inside] = 0.0
+    allowed[inside, inside] = 0.0
+    best = scores[0].copy()
+    best[inside] = -np.inf
+    back = np.zeros(scores.shape, dtype=int)
+    for w in range(1, len(scores)):
+        candidates = best[:, None] + allowed
+        back[w] = candidates.argmax(axis=0)
+        best = candidates.max(axis=0) + scores[w]
+    path = [int(best.argmax())]
+    for w in range(len(scores) - 1, 0, -1):
+        path.append(int(back[w, path[-1]]))
+    return path[::-1]
 
 
 def _in_word(text: str, i: int) -> bool:
@@ -173,8 +217,8 @@ def _in_word(text: str, i: int) -> bool:
 
 
 def _strip(entity: CharEntity, text: str) -> CharEntity:
-    """Trim spaces, and widen a span that starts or ends inside a word to the whole word:
-    a tagger that misses a word's first piece ("Ke|strel") must not cut the word."""
+    """Trim spaces, and widen a span that starts or ends inside a word to the whole word
+    (pieces of a spaced script that a tokenizer split at a character class change)."""
     start, end = entity.start, entity.end
     while start < end and text[start].isspace():
         start += 1
@@ -219,7 +263,7 @@ class EntityRecognizer:
                 for row, i in enumerate(batch):
                     ids[row, : len(windows[i].input_ids)] = torch.tensor(windows[i].input_ids)
                     mask[row, : len(windows[i].input_ids)] = 1
-                probs = self.model(ids.to(self.device), mask.to(self.device)).float().softmax(-1).cpu().numpy()
+                probs = self.model(mask.to(self.device), ids.to(self.device)).float().softmax(-1).cpu().numpy()
                 for row, i in enumerate(batch):
                     out[i] = probs[row, : len(windows[i].input_ids)]
         return out

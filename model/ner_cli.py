@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from polyrel.model.cli import RESUME_HELP, adapter_config, add_compact_arguments
+from polyrel.model.cli import RESUME_HELP, adapter_config, add_compact_arguments, add_data_arguments, training_data
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -14,9 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     commands = ner.add_subparsers(dest="ner_command", required=True)
 
     train = commands.add_parser("train", help="train on CrossRE-style entity annotations")
-    train.add_argument("--train", nargs="+", required=True)
-    train.add_argument("--dev-sample", type=int, default=None, help="early-stop on this many dev sentences (fixed random subset)")
-    train.add_argument("--dev", nargs="*", default=[])
+    add_data_arguments(train)
     train.add_argument("--output", required=True)
     train.add_argument("--encoder", default="multilingual-e5-small")
     train.add_argument("--max-length", type=int, default=256)
@@ -27,6 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--patience", type=int, default=3)
     train.add_argument("--seed", type=int, default=13)
     add_compact_arguments(train)
+    train.add_argument("--language-fraction", type=float, default=None,
+                       help="each epoch trains this fraction of the sentences of languages not in --full-languages")
+    train.add_argument("--full-languages", nargs="+", default=["en"], help="languages trained in full every epoch (default: en)")
     train.add_argument("--freeze-embeddings", action="store_true")
     train.add_argument("--skip-invalid", action="store_true")
     train.add_argument("--quiet", action="store_true")
@@ -50,19 +51,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from polyrel.model.data import read_corpus, sample
     from polyrel.model.ner_training import NerTask, initialise_ner
     from polyrel.model.trainer import Trainer, TrainingConfig
 
-    train = read_corpus(args.train, skip_invalid=args.skip_invalid)
-    dev = read_corpus(args.dev, skip_invalid=args.skip_invalid) if args.dev else None
-    types = sorted({e.type for s in train.sentences for e in s.entities})
+    train, dev = training_data(args)
+    types = sorted({e.type for s in train for e in s.entities})
     model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter_config(args))
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
-        patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, progress=not args.quiet,
+        patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, precision=args.precision,
+        language_fraction=args.language_fraction, full_languages=tuple(args.full_languages), progress=not args.quiet,
     )
-    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train.sentences, sample(dev.sentences, args.dev_sample) if dev else None, config), args.output, resume=args.resume)
+    result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train, dev, config), args.output, resume=args.resume)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s")
     return 0

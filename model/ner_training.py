@@ -19,6 +19,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
+from polyrel.model.layer_cache import LowerLayerCache
 from polyrel.model.metrics import Report, score
 from polyrel.model.ner import (
     CharEntity,
@@ -93,19 +94,30 @@ class NerTask:
         self.config = model.config
         self.tokenizer = tokenizer
         self.index = {tag: i for i, tag in enumerate(self.config.tags)}
+        training = training or TrainingConfig()
         self.items: list[tuple[TextEncoding, list[int]]] = []
+        self.sampled: list[bool] = []  # per item: its sentence's language is sampled per epoch (`language_fraction`)
         for sentence in train:
             text, entities = text_and_entities(sentence)
             for window in encode_text(tokenizer, text, self.config.max_length):
                 tags = tag_subtokens(window.offsets, entities, text)
                 self.items.append((window, [-100 if t is None else self.index.get(t, 0) for t in tags]))
+                self.sampled.append(sentence.lang not in training.full_languages)
+        self.language_fraction = training.language_fraction
         self.dev = list(dev or [])
         self.pad_id = tokenizer.pad_token_id or 0
-        self.eval_batch_size = (training or TrainingConfig()).eval_batch_size
+        self.eval_batch_size = training.eval_batch_size
         self._loss = nn.CrossEntropyLoss(ignore_index=-100)
+        adapter = self.config.adapter
+        self.lower = (LowerLayerCache(model, training.precision, self.eval_batch_size, self.pad_id)
+                      if adapter is not None and adapter.frozen_below_top else None)
 
     def epoch_items(self, rng: random.Random) -> list[tuple[TextEncoding, list[int]]]:
-        return self.items
+        if self.language_fraction is None:
+            return self.items
+        sampled = [i for i, flag in enumerate(self.sampled) if flag]
+        kept = set(rng.sample(sampled, round(self.language_fraction * len(sampled))))
+        return [item for i, item in enumerate(self.items) if not self.sampled[i] or i in kept]
 
     def length(self, item: tuple[TextEncoding, list[int]]) -> int:
         return len(item[0].input_ids)
@@ -119,6 +131,8 @@ class NerTask:
             ids[row, : len(tags)] = torch.tensor(window.input_ids)
             mask[row, : len(tags)] = 1
             labels[row, : len(tags)] = torch.tensor(tags)
+        if self.lower is not None:
+            return {"lower_hidden": self.lower.hidden(ids, mask), "attention_mask": mask}, labels
         return {"input_ids": ids, "attention_mask": mask}, labels
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -44,6 +44,7 @@ def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | No
     """The labels one pair gets, best first, with their probabilities: the one rule behind
     `predict`, `evaluate` and the pipeline, so reported scores describe what the pipeline writes.
 
+    The threshold is the caller's, else the model's own (`config.threshold`, chosen on dev).
     extract (a softmax over "no relation" + labels): the best real label; with no threshold it
     is kept when it beats "no relation", with a threshold when its probability reaches it
     (0 keeps every pair's best label).
@@ -51,6 +52,7 @@ def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | No
     top label, since a classify model only ever sees related pairs and has no "none" to answer.
     """
     labels = config.output_labels
+    threshold = config.threshold if threshold is None else threshold
     if config.task == "extract":
         best = 1 + int(probs[1:].argmax())
         keep = probs[best] > probs[0] if threshold is None else probs[best] >= threshold

@@ -22,9 +22,11 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import AdapterConfig, load_encoder
 from polyrel.model.data import AnnotatedSentence
-from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate
+from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
+from polyrel.model.layer_cache import LowerLayerCache
 from polyrel.model.metrics import Report, score
 from polyrel.model.modeling import RelationModel, RelationModelConfig, add_markers
+from polyrel.model.precision import autocast, resolve
 from polyrel.model.predictor import RelationPredictor, decide
 from polyrel.model.trainer import TrainingConfig, seed_everything
 
@@ -178,6 +180,8 @@ class RelationTask:
         self.instances = [i for i in instances if i.encoded is not None]
         self.dev = build_instances(dev, self.encoder, self.config.task) if dev else []
         self.neg_ratio = training.neg_ratio if self.config.task == "extract" else None
+        self.language_fraction = training.language_fraction
+        self.sampled = {i for i, s in enumerate(train) if s.lang not in training.full_languages}
         self.pad_id = tokenizer.pad_token_id or 0
         self.share_encoder_passes = training.share_encoder_passes
         self.eval_batch_size = training.eval_batch_size
@@ -189,6 +193,8 @@ class RelationTask:
         if self.cached and self.config.pooling == "es+type":
             raise ValueError("a frozen encoder caches summaries, but es+type pooling trains its type embedding: use another pooling")
         self._summaries: dict[int, torch.Tensor] = {}
+        self.lower = (LowerLayerCache(model, training.precision, self.eval_batch_size, self.pad_id)
+                      if adapter is not None and adapter.frozen_below_top else None)
 
     def _summarize(self, instances: Sequence[PairInstance]) -> None:
         """Pooled summaries of instances not cached yet, on the model's current device."""
@@ -206,11 +212,14 @@ class RelationTask:
     def epoch_items(self, rng: random.Random) -> list[PairInstance]:
         if self.cached:
             self._summarize(self.instances)
-        if self.neg_ratio is None:
-            items = self.instances
-        else:
-            positives = [i for i in self.instances if i.gold]
-            negatives = [i for i in self.instances if not i.gold]
+        items = self.instances
+        if self.language_fraction is not None and self.sampled:
+            ordered = sorted(self.sampled)
+            kept = set(rng.sample(ordered, round(self.language_fraction * len(ordered))))
+            items = [i for i in items if i.sentence not in self.sampled or i.sentence in kept]
+        if self.neg_ratio is not None:
+            positives = [i for i in items if i.gold]
+            negatives = [i for i in items if not i.gold]
             keep = min(len(negatives), round(self.neg_ratio * max(len(positives), 1)))
             items = positives + rng.sample(negatives, keep)
         return side_by_side(items) if self.share_encoder_passes and not self.cached else items
@@ -221,7 +230,10 @@ class RelationTask:
     def batch(self, items: Sequence[PairInstance]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         if self.cached:
             return {"summary": torch.stack([self._summaries[id(i)] for i in items])}, targets(items, self.config)
-        return collate([i.encoded for i in items], self.pad_id, self.share_encoder_passes), targets(items, self.config)  # type: ignore[misc]
+        inputs = collate([i.encoded for i in items], self.pad_id, self.share_encoder_passes)  # type: ignore[misc]
+        if self.lower is not None:
+            inputs["lower_hidden"] = self.lower.hidden(inputs.pop("input_ids"), inputs["attention_mask"])
+        return inputs, targets(items, self.config)
 
     def loss(self, logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
         return self._loss(logits, gold)
@@ -235,6 +247,15 @@ class RelationTask:
             with torch.inference_mode():
                 logits = model(summary=torch.stack([self._summaries[id(i)] for i in fit]).to(device)).float()
             probs = self.config.probabilities(logits).cpu().numpy()
+            report = score_instances(self.dev, fit, probs, self.config)
+        elif self.lower is not None:
+            fit = [i for i in self.dev if i.encoded is not None]
+            probs = np.zeros((len(fit), len(self.config.output_labels)), dtype=np.float32)
+            with torch.inference_mode(), autocast(device, resolve(self.lower.precision, device)):
+                for batch in length_batches([self.length(i) for i in fit], self.eval_batch_size):
+                    inputs, _ = self.batch([fit[k] for k in batch])
+                    logits = model(**{k: v.to(device) for k, v in inputs.items()}).float()
+                    probs[batch] = self.config.probabilities(logits).cpu().numpy()
             report = score_instances(self.dev, fit, probs, self.config)
         else:
             report = evaluate_instances(RelationPredictor(model, self.encoder, device), self.dev, self.eval_batch_size)

@@ -26,6 +26,7 @@ from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmu
 
 from polyrel.model.backbone import EncoderModel, input_embeddings, token_ids
 from polyrel.model.encoding import length_batches
+from polyrel.model.precision import autocast, resolve
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,19 @@ class TrainingConfig:
     # relation models: a pair and its mirror in one batch read one encoder row (`encoding.collate`),
     # about half the encoder work when every pair trains; off, each pair has its own row and dropout mask
     share_encoder_passes: bool = True
+    # relation extract mode: each epoch trains this fraction of the sentences of every language not in
+    # `full_languages` (a fresh sample per epoch), so translations widen the data at a bounded cost
+    language_fraction: float | None = None
+    full_languages: tuple[str, ...] = ("en",)
+    precision: str = "auto"  # forward passes in bf16 where the device computes it natively (model/precision.py)
     progress: bool = True
 
 
 # Settings added after checkpoints were first written, with the value an older checkpoint
 # trained under: one that lacks the setting resumes when the run asks for that value.
-LEGACY_SETTINGS: dict[str, Any] = {"share_encoder_passes": False}
+LEGACY_SETTINGS: dict[str, Any] = {
+    "share_encoder_passes": False, "language_fraction": None, "full_languages": ("en",), "precision": "fp32",
+}
 
 
 @dataclass
@@ -163,7 +171,7 @@ class Trainer:
         optimizer = self._optimizer()
         total = max(steps_per_epoch * c.epochs, 1)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(c.warmup_ratio * total), total)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
+        compute = autocast(self.device, resolve(c.precision, self.device))
         params = [p for g in optimizer.param_groups for p in g["params"]]
         result, bad_epochs = TrainingResult(best_epoch=0, best_dev_f1=None), 0
         checkpoint = Path(output_dir, CHECKPOINT)
@@ -181,7 +189,7 @@ class Trainer:
             bar = tqdm(batches, desc=f"epoch {epoch}/{c.epochs}", disable=not c.progress, leave=False)
             for batch in bar:
                 inputs, targets = task.batch([items[i] for i in batch])
-                with autocast:
+                with compute:
                     logits = self.model(**{k: v.to(self.device) for k, v in inputs.items()})
                 loss = task.loss(logits.float(), targets.to(self.device))
                 optimizer.zero_grad(set_to_none=True)

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "polyrel.model.ner_cli",
     "polyrel.model.encoders",
     "polyrel.pipeline.cli",
+    "polyrel.pipeline.score",
     "polyrel.kg.cli",
 )
 

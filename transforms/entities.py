@@ -159,11 +159,13 @@ def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, so
 def align(
     segmented: SegmentedDocument, spans: Sequence[CharSpan], source: str
 ) -> Iterator[AnnotatedSentence | DeadLetter]:
-    """Place spans in their sentences; a span that does not fit is a dead letter, the rest go on."""
+    """Place spans in their sentences; a span that does not fit is a dead letter, the rest go on.
+    A span given again (with another type) is counted and dropped: one entity per span, so one
+    triple per (head span, tail span, label). Nested and overlapping spans stay, each an entity."""
     document, sentences = segmented.document, segmented.sentences
     text = document.text
     starts = [s.start for s in sentences]
-    found: list[dict[tuple[int, int, str], EntityMention]] = [{} for _ in sentences]
+    found: list[dict[tuple[int, int], EntityMention]] = [{} for _ in sentences]  # one mention per span: the first type wins
     for span in spans:
         raw = json.dumps({"start": span.start, "end": span.end, "type": span.type}, ensure_ascii=False)
         if not 0 <= span.start < span.end <= len(text):
@@ -184,7 +186,10 @@ def align(
         if isinstance(mention, str):
             yield dead_letter(DeadLetter(document.id, STAGE, mention, raw))
             continue
-        found[index].setdefault((mention.start, mention.end, mention.type), mention)
+        if (mention.start, mention.end) in found[index]:
+            count("entities_duplicate_span")
+            continue
+        found[index][(mention.start, mention.end)] = mention
     for sentence, mentions in zip(sentences, found):
         count("entities", len(mentions))
         yield AnnotatedSentence(sentence, tuple(sorted(mentions.values(), key=lambda m: (m.start, m.end, m.type))))

@@ -1,9 +1,10 @@
+import argparse
 import gzip
 import json
 
 import pytest
 
-from polyrel.model.data import InvalidRecordError, read_corpus, write_jsonl
+from polyrel.model.data import InvalidRecordError, heldout_keys, read_corpus, write_jsonl
 
 from ..conftest import CROSSRE
 
@@ -83,3 +84,24 @@ def test_self_relation_dropped_and_counted(tmp_path):
     corpus = read_corpus(write(tmp_path, [record]))
     assert len(corpus.sentences[0].relations) == 1
     assert [(d.line, "itself" in d.reason) for d in corpus.dropped] == [(1, True)]
+
+
+def test_held_out_ids_hold_a_sentence_out_in_every_language(tmp_path):
+    from polyrel.model.cli import add_data_arguments, training_data
+
+    en, de = tmp_path / "en", tmp_path / "german"
+    for folder in (en, de):
+        folder.mkdir()
+        lines = [{"doc_key": f"news-dev-{i}", "sentence": ["Anna", "x"], "ner": [[0, 0, "person"]], "relations": []}
+                 for i in range(10)]
+        (folder / "news-dev.json").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    parser = argparse.ArgumentParser()
+    add_data_arguments(parser)
+    parser.add_argument("--skip-invalid", action="store_true")
+    args = parser.parse_args(["--train", str(en / "news-dev.json"), str(de / "news-dev.json"),
+                              "--dev", str(en / "news-dev.json"), str(de / "news-dev.json"), "--dev-keys", "3"])
+    train, dev = training_data(args)
+    held = {s.id for s in dev}
+    assert len(held) == 3 and len(dev) == 6 and {s.lang for s in dev} == {"en", "de"}
+    assert len(train) == 14 and not held & {s.id for s in train}
+    assert held == heldout_keys(dev, 3)

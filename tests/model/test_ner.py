@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import numpy as np
@@ -112,3 +113,27 @@ def test_decoded_span_inside_a_word_widens_to_the_word():
     han = "北京大学"
     (inner,) = decode_tags(((0, 2), (2, 4)), np.eye(3)[[1, 0]], ("O", "B-location", "I-location"), han)
     assert han[inner.start:inner.end] == "北京"  # no word boundaries to widen to in Han text
+
+
+def test_decoding_gives_each_span_one_type_and_never_a_fragment():
+    text = "Sir Arthur Conan Doyle wrote."
+    offsets = ((0, 3), (3, 10), (10, 16), (16, 19), (19, 22), (22, 28), (28, 29))  # Sir| Arthur| Conan| Do|yle| wrote|.
+    tagset = ("O", "B-person", "I-person", "B-writer", "I-writer")
+    probs = np.full((7, 5), 0.01)
+    for row, (tag, p) in enumerate([(1, .6), (4, .5), (2, .6), (4, .5), (3, .5), (0, .9), (0, .9)]):
+        probs[row, tag] = p  # argmax per piece: B-person I-writer I-person I-writer B-writer O O
+    entities = decode_tags(offsets, probs / probs.sum(1, keepdims=True), tagset, text)
+    spans = [(e.start, e.end) for e in entities]
+    assert len(set(spans)) == len(spans) and all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    assert "Doyle" in [text[s:e].split()[-1] for s, e in spans]  # Do|yle is one word: never cut
+    assert all(0 < e.score <= 1 for e in entities)
+
+
+def test_an_inside_tag_after_outside_starts_its_entity_with_a_begin():
+    text = "in Paris today"
+    offsets = ((0, 2), (2, 8), (8, 14))
+    tagset = ("O", "B-location", "I-location")
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.35, 0.45], [0.9, 0.05, 0.05]])
+    (entity,) = decode_tags(offsets, probs, tagset, text)
+    assert (text[entity.start:entity.end], entity.type) == ("Paris", "location")
+    assert entity.score == pytest.approx(0.35)

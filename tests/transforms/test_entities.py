@@ -33,6 +33,12 @@ def test_align_places_spans_in_sentences_and_tokens():
     assert second.sentence.index == 1 and second.sentence.tokens[second.entities[0].token_start].start == 50
 
 
+def test_a_span_given_twice_is_one_entity_of_the_first_type():
+    spans = [CharSpan(0, 9, "person"), CharSpan(0, 9, "politician"), CharSpan(0, 4, "person")]
+    (first, _) = align(segmented(entities=tuple(spans)), spans, "given")
+    assert [(m.text, m.type) for m in first.entities] == [("Anna", "person"), ("Anna Berg", "person")]
+
+
 def test_bad_spans_are_dead_letters_and_the_rest_goes_on():
     spans = [CharSpan(0, 9, "PER"), CharSpan(50, 99, "PER"), CharSpan(31, 55, "LOC"), CharSpan(5, 5, "PER"),
              CharSpan(0, 4, "DATE")]

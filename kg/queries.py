@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyrel.kg import vocabulary as v
+from polyrel.terminal import printable
 
 # Every relation an entity takes part in (as head or tail), across documents and languages.
 ENTITY_RELATIONS = """
@@ -133,12 +134,12 @@ def render(columns: Sequence[str], rows: Sequence[dict[str, Any]], fmt: str = "t
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r} (table, csv, json)")
 
-    def cell(value: Any) -> str:
+    def cell(value: Any) -> str:  # terminal output: control characters escaped
         if value is None:
             return ""
         if isinstance(value, float):
             return f"{value:.4f}"
-        return str(value).replace("\n", " ")
+        return printable(str(value).replace("\n", " "))
 
     cells = [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]

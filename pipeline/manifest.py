@@ -378,17 +378,21 @@ def _collect(documents: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[s
 def scan_documents(inputs: Sequence[str], max_doc_chars: int) -> Iterator[tuple[str, str]]:
     """`(doc_id, content_hash)` of every readable document in the inputs, read on the driver.
 
-    Uses the pipeline's own reader, so a run plans exactly the documents its pipeline will
-    read; lines that are dead letters there are skipped here (they hold no triples).
+    Uses the pipeline's own reader and its rule for a repeated id (the first by source position
+    is the document), so a run plans exactly the documents its pipeline will process; records
+    that are dead letters there are skipped here (they hold no triples).
     """
     from polyrel.schemas.records import DeadLetter
-    from polyrel.transforms.read import ReadFile, expand_input
+    from polyrel.transforms.read import ReadFile, expand_input, first_by_position
 
     reader = ReadFile(max_doc_chars)
+    found: dict[str, list[Document]] = {}
     for pattern in inputs:
-        for url in expand_input(pattern):
-            if isinstance(url, DeadLetter):
+        for file in expand_input(pattern):
+            if isinstance(file, DeadLetter):
                 continue
-            for item in reader.process(url):
+            for item in reader.process(file):
                 if isinstance(item, Document):
-                    yield item.id, document_hash(item)
+                    found.setdefault(item.id, []).append(item)
+    for doc_id, documents in found.items():
+        yield doc_id, document_hash(first_by_position(documents))

@@ -8,6 +8,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from polyrel.terminal import printable
+
 
 def read_table(output: str, name: str) -> pa.Table:
     """One output table (all its parts) as written by a run into `output`."""
@@ -20,6 +22,13 @@ def _counts(title: str, values: list[str]) -> list[str]:
     return [f"{title}: " + (", ".join(f"{k} {n}" for k, n in counts.most_common()) or "none")]
 
 
+def accounting(counters: dict[str, int]) -> str:
+    """Every input record ends as a document or a dead letter of the read stage: the line says whether it did."""
+    records, documents, dead = (counters.get(k, 0) for k in ("records", "documents", "errors_read"))
+    verdict = "every record accounted for" if records == documents + dead else "MISMATCH: records lost"
+    return f"accounting: records {records} = documents {documents} + read dead letters {dead} ({verdict})"
+
+
 def summarise(output: str, counters: dict[str, int] | None, examples: int = 5) -> str:
     triples, errors = read_table(output, "triples"), read_table(output, "errors")
     lines = [f"output: {output}"]
@@ -27,13 +36,14 @@ def summarise(output: str, counters: dict[str, int] | None, examples: int = 5) -
         lines.append("counters: not reported by this runner")
     else:
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
+        lines.append(accounting(counters))
     lines.append(f"triples: {triples.num_rows}")
     lines += _counts("  by relation", triples.column("relation").to_pylist())
     lines += _counts("  by language", triples.column("lang").to_pylist())
     rows = triples.sort_by([("score", "descending")]).slice(0, examples).to_pylist()
     for r in rows:
-        lines.append(f"  [{r['lang']}] {r['head_text']} ({r['head_type']}) --{r['relation']}--> "
-                     f"{r['tail_text']} ({r['tail_type']})  {r['score']:.3f}  {r['doc_id']}#{r['sentence_index']}")
+        lines.append(printable(f"  [{r['lang']}] {r['head_text']} ({r['head_type']}) --{r['relation']}--> "
+                               f"{r['tail_text']} ({r['tail_type']})  {r['score']:.3f}  {r['doc_id']}#{r['sentence_index']}"))
     lines.append(f"errors: {errors.num_rows}")
     lines += _counts("  by stage", errors.column("stage").to_pylist())
     return "\n".join(lines)

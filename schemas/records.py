@@ -30,6 +30,7 @@ class Document:
     lang: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
     entities: tuple[CharSpan, ...] | None = None  # None: the input carried no annotation
+    source: str = field(default="", compare=False)  # file:line it was read from, for messages
 
 
 @dataclass(frozen=True)

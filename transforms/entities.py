@@ -140,6 +140,17 @@ def _polyrel(settings: NerSettings) -> NerBackend:
     return spans
 
 
+def span_problem(start: int, end: int, length: int) -> str | None:
+    """What is wrong with `[start, end)` as a span of a text of `length` characters, or None."""
+    if start == end:
+        return "is empty (start equals end)"
+    if end < start:
+        return "is reversed (end before start)"
+    if start < 0 or end > length:
+        return f"lies outside the text ({length} characters)"
+    return None
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
@@ -168,17 +179,25 @@ def align(
     found: list[dict[tuple[int, int], EntityMention]] = [{} for _ in sentences]  # one mention per span: the first type wins
     for span in spans:
         raw = json.dumps({"start": span.start, "end": span.end, "type": span.type}, ensure_ascii=False)
-        if not 0 <= span.start < span.end <= len(text):
-            yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) outside the"
-                                         f" text ({len(text)} characters)", raw))
+        problem = span_problem(span.start, span.end, len(text))
+        if problem:
+            yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) {problem}", raw))
             continue
         etype = normalise_type(span.type)
         if etype is None:
             count("entities_dropped_type")
             continue
+        if not etype:
+            yield dead_letter(DeadLetter(document.id, STAGE, f"entity type {span.type!r} is empty once spaces, '-' and"
+                                         " '_' are removed", raw))
+            continue
         start, end = _trim(text, span.start, span.end)
+        if start == end:
+            yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) covers only"
+                                         " whitespace", raw))
+            continue
         index = bisect.bisect_right(starts, start) - 1
-        if start == end or index < 0 or end > sentences[index].end:
+        if index < 0 or end > sentences[index].end:
             yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) is not inside"
                                          " one sentence", raw))
             continue

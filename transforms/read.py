@@ -2,17 +2,21 @@
 
 Inputs are local paths, globs, directories or any fsspec URL (gs://, s3://, memory://…).
 `.jsonl`/`.json`/`.ndjson` files hold one document object per line, `.txt` files are one
-document each (id = the file's URL); either may be gzip-compressed (detected by magic bytes).
-The file list is expanded inside the pipeline (Create → FlatMap) rather than by a Beam
-source, so the same graph runs on runners without custom-source support (DaskRunner).
-Every line that cannot become a document is a dead letter; the run goes on.
+document each (id = the file's path relative to the input root); either may be gzip-compressed
+(detected by magic bytes). The file list is expanded inside the pipeline (Create → FlatMap)
+rather than by a Beam source, so the same graph runs on runners without custom-source support
+(DaskRunner). Every record that cannot become a document is a dead letter with its reason and
+the run goes on: records read = documents + read dead letters. Ids are strings and unique: a
+second document with an id already used is a dead letter, never merged.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-from collections.abc import Iterator, Sequence
+import unicodedata
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -40,28 +44,83 @@ def _kind(url: str) -> str | None:
     return None
 
 
-def expand_input(pattern: str) -> Iterator[str | DeadLetter]:
-    """The readable files a path, glob, directory or URL names, as URLs, sorted."""
+@dataclass(frozen=True)
+class InputFile:
+    """A file to read, and the name documents from it are known by: its path relative to the input
+    root given (a directory, a glob's folder, a file's folder), or the URL as given for remote
+    inputs, so ids from `.txt` files and line positions do not change when the corpus moves."""
+
+    url: str
+    name: str
+
+
+def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter]:
+    """The files a path, glob, directory or URL names, sorted; every file of a directory except
+    hidden ones, so a file polyrel cannot read is a dead letter, never skipped in silence."""
+    count("records")  # the pattern itself, until it names files
     fs, path = fsspec.core.url_to_fs(pattern)
+    remote = "://" in pattern
     if any(c in path for c in "*?["):
+        root = path[: min(path.index(c) for c in "*?[" if c in path)].rpartition("/")[0]
         paths = fs.glob(path)
     elif fs.isdir(path):
-        paths = [p for p in fs.find(path) if _kind(p)]
+        root = path.rstrip("/")
+        paths = [p for p in fs.find(path) if not any(part.startswith(".") for part in p[len(root):].split("/"))]
     elif fs.exists(path):
+        root = path.rpartition("/")[0]
         paths = [path]
     else:
-        paths = []
+        root, paths = "", []
     files = sorted(p for p in paths if not fs.isdir(p))
-    if not files:
+    if files:
+        count("records", -1)
+    else:
         yield dead_letter(DeadLetter(None, STAGE, f"no input files match {pattern!r}", source=pattern))
     for p in files:
-        yield fs.unstrip_protocol(p) if "://" in pattern else p
+        url = fs.unstrip_protocol(p) if remote else p
+        yield InputFile(url, url if remote else p[len(root):].lstrip("/") if root else p)
 
 
-def _read_bytes(url: str) -> bytes:
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _read_bytes(url: str) -> tuple[bytes, str | None]:
+    """The file's bytes, gunzipped when gzip (by magic bytes), and what went wrong: a damaged or
+    cut-off .gz yields what decompressed before the damage, its last partial line dropped."""
     with fsspec.open(url, "rb") as handle:
         data = handle.read()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    if data[:2] != b"\x1f\x8b":
+        return data, None
+    out, problem = _gunzip(data)
+    if problem is None:
+        return out, None
+    complete = out[: out.rfind(b"\n") + 1]
+    what, detail = problem
+    lines = complete.count(b"\n")
+    return complete, f"compressed data {what} after {lines} complete lines ({detail}); the lines before were read"
+
+
+def _gunzip(data: bytes, chunk: int = 4096) -> tuple[bytes, tuple[str, str] | None]:
+    """Decompress gzip members in small steps, keeping everything decompressed before any damage."""
+    out = bytearray()
+    stream = zlib.decompressobj(wbits=31)
+    rest = data
+    while rest:
+        piece, rest = rest[:chunk], rest[chunk:]
+        try:
+            out += stream.decompress(piece)
+        except zlib.error as exc:
+            return bytes(out), ("damaged", str(exc))
+        if stream.eof:  # a member ended: another may follow (concatenated .gz files)
+            rest = stream.unused_data + rest
+            if not rest.strip(b"\x00"):
+                return bytes(out), None
+            stream = zlib.decompressobj(wbits=31)
+    return bytes(out), None if stream.eof else ("cut off", "the file ends inside the compressed stream")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _entities(value: Any) -> tuple[CharSpan, ...] | None:
@@ -71,14 +130,14 @@ def _entities(value: Any) -> tuple[CharSpan, ...] | None:
         raise ValueError("'entities' must be a list of {start, end, type} objects")
     spans = []
     for e in value:
-        if not (isinstance(e, dict) and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+        if not (isinstance(e, dict) and _is_int(e.get("start")) and _is_int(e.get("end"))
                 and isinstance(e.get("type"), str) and e["type"]):
             raise ValueError(f"malformed entity {e!r}: needs integer 'start', 'end' and a 'type' string")
         spans.append(CharSpan(e["start"], e["end"], e["type"]))
     return tuple(spans)
 
 
-def parse_document(record: Any, fallback_id: str) -> Document:
+def parse_document(record: Any, fallback_id: str, source: str = "") -> Document:
     """A JSONL object as a `Document`; ValueError says what is wrong with it."""
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
@@ -86,69 +145,116 @@ def parse_document(record: Any, fallback_id: str) -> Document:
     if not isinstance(text, str):
         raise ValueError("missing or non-string 'text'")
     doc_id = record.get("id", fallback_id)
-    if not isinstance(doc_id, (str, int)) or doc_id == "":
-        raise ValueError(f"'id' must be a non-empty string, got {doc_id!r}")
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise ValueError(f"'id' must be a non-empty string, got {doc_id!r} (ids are strings: 7 and \"7\" would collide)")
     lang = record.get("lang")
     if lang is not None and not isinstance(lang, str):
         raise ValueError(f"'lang' must be a string, got {lang!r}")
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
         raise ValueError("'meta' must be an object")
-    return Document(str(doc_id), text, lang or None, meta, _entities(record.get("entities")))
+    return Document(doc_id, text, lang or None, meta, _entities(record.get("entities")), source)
+
+
+def _readable_id(record: Any) -> str | None:
+    """The record's id where one can be read, for the dead letter of a record that fails otherwise."""
+    doc_id = record.get("id") if isinstance(record, dict) else None
+    return doc_id if isinstance(doc_id, str) and doc_id.strip() and not _invalid_unicode(doc_id) else None
+
+
+def _invalid_unicode(value: str) -> str | None:
+    """Why a decoded string is not valid Unicode text (a lone surrogate from a JSON escape), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid Unicode: lone surrogate {value[exc.start]!r} at character {exc.start} (a broken \\u escape)"
+    return None
+
+
+VISIBLE_CATEGORIES = ("L", "M", "N", "P", "S")  # letters, marks, numbers, punctuation, symbols
+
+
+def _has_visible_text(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in VISIBLE_CATEGORIES for c in text)
 
 
 class ReadFile(beam.DoFn):
-    """One file → its documents, or dead letters for lines and files it cannot read."""
+    """One file → its documents, or dead letters for lines and files it cannot read. Every record
+    read is counted (`records`), so records = documents + read dead letters."""
 
     def __init__(self, max_doc_chars: int) -> None:
         self.max_doc_chars = max_doc_chars
 
-    def process(self, url: str) -> Iterator[Document | DeadLetter]:
-        kind = _kind(url)
+    def process(self, file: InputFile) -> Iterator[Document | DeadLetter]:
+        kind = _kind(file.url)
         if kind is None:
+            count("records")
             yield dead_letter(DeadLetter(None, STAGE, "unsupported file type (expected .jsonl, .json, .ndjson or"
-                                         " .txt, optionally .gz)", source=url))
+                                         " .txt, optionally .gz); file skipped", source=file.url))
             return
         try:
-            data = _read_bytes(url)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            yield dead_letter(DeadLetter(None, STAGE, f"cannot read file: {exc}", source=url))
+            data, damage = _read_bytes(file.url)
+        except OSError as exc:
+            count("records")
+            yield dead_letter(DeadLetter(None, STAGE, f"cannot read file: {exc}", source=file.url))
+            return
+        if data[:2] in UTF16_BOMS:
+            count("records")
+            yield dead_letter(DeadLetter(None, STAGE, "file is UTF-16 (byte-order mark); polyrel reads UTF-8:"
+                                         " convert it, e.g. iconv -f UTF-16 -t UTF-8", source=file.url))
             return
         if kind == "text":
-            yield from self._text(url, data)
+            yield from self._text(file, data)
         else:
             for number, line in enumerate(data.splitlines(), start=1):
                 if line.strip():
-                    yield from self._line(url, number, line)
+                    yield from self._line(file, number, line)
+        if damage:
+            count("records")
+            yield dead_letter(DeadLetter(None, STAGE, damage, source=file.url))
 
-    def _text(self, url: str, data: bytes) -> Iterator[Document | DeadLetter]:
+    def _text(self, file: InputFile, data: bytes) -> Iterator[Document | DeadLetter]:
+        count("records")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            yield dead_letter(DeadLetter(url, STAGE, f"not UTF-8: {exc}", truncate(repr(data[:RAW_LIMIT])), url))
+            yield dead_letter(DeadLetter(file.name, STAGE, f"not UTF-8: {exc}", truncate(repr(data[:RAW_LIMIT])), file.url))
             return
-        yield from self._checked(Document(url, text), text, url)
+        yield from self._checked(Document(file.name, text, source=file.url), text, file.url)
 
-    def _line(self, url: str, number: int, line: bytes) -> Iterator[Document | DeadLetter]:
-        source = f"{url}:{number}"
+    def _line(self, file: InputFile, number: int, line: bytes) -> Iterator[Document | DeadLetter]:
+        count("records")
+        source = f"{file.url}:{number}"
         try:
             raw = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
             yield dead_letter(DeadLetter(None, STAGE, f"not UTF-8: {exc}", truncate(repr(line)), source))
             return
         try:
-            document = parse_document(json.loads(raw), fallback_id=source)
+            record = json.loads(raw)
         except json.JSONDecodeError as exc:
             yield dead_letter(DeadLetter(None, STAGE, f"unparseable JSON: {exc}", truncate(raw), source))
             return
-        except ValueError as exc:
-            yield dead_letter(DeadLetter(None, STAGE, str(exc), truncate(raw), source))
+        except RecursionError:
+            yield dead_letter(DeadLetter(None, STAGE, "JSON nested too deeply to read", truncate(raw), source))
+            return
+        try:
+            problem = _invalid_unicode(json.dumps(record, ensure_ascii=False))
+            if problem:
+                raise ValueError(problem)
+            document = parse_document(record, f"{file.name}:{number}", source)
+        except (ValueError, RecursionError) as exc:
+            reason = "JSON nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
+            yield dead_letter(DeadLetter(_readable_id(record), STAGE, reason, truncate(raw), source))
             return
         yield from self._checked(document, raw, source)
 
     def _checked(self, document: Document, raw: str, source: str) -> Iterator[Document | DeadLetter]:
         if not document.text.strip():
             yield dead_letter(DeadLetter(document.id, STAGE, "empty text", truncate(raw), source))
+        elif not _has_visible_text(document.text):
+            yield dead_letter(DeadLetter(document.id, STAGE, "text has no visible characters (only spaces, control or"
+                                         " zero-width characters)", truncate(repr(raw)), source))
         elif len(document.text) > self.max_doc_chars:
             yield dead_letter(DeadLetter(
                 document.id, STAGE,
@@ -157,6 +263,27 @@ class ReadFile(beam.DoFn):
         else:
             count("documents")
             yield document
+
+
+def _first_of_each_id(keyed: tuple[str, Iterable[Document]]) -> Iterator[Document | DeadLetter]:
+    """One document per id: the first by source position; every other is a dead letter naming it."""
+    doc_id, documents = keyed[0], list(keyed[1])
+    first = first_by_position(documents)
+    yield first
+    for other in (d for d in documents if d is not first):
+        count("documents", -1)
+        yield dead_letter(DeadLetter(doc_id, STAGE, f"duplicate id {doc_id!r}: already used by {first.source}; ids must"
+                                     " be unique, so this document was not processed", truncate(other.text), other.source))
+
+
+def first_by_position(documents: Iterable[Document]) -> Document:
+    """The document read first: lowest file path, then line."""
+    return min(documents, key=lambda d: _position(d.source))
+
+
+def _position(source: str) -> tuple[str, int]:
+    path, _, line = source.rpartition(":")
+    return (path, int(line)) if line.isdigit() else (source, 0)
 
 
 class ReadDocuments(beam.PTransform):
@@ -176,4 +303,9 @@ class ReadDocuments(beam.PTransform):
             | "ReadFiles" >> beam.ParDo(ReadFile(self.max_doc_chars))
         )
         documents, bad_records = split_dead_letters(records, "ReadFiles")
-        return documents, (bad_patterns, bad_records) | "Errors" >> beam.Flatten()
+        unique, duplicates = split_dead_letters(
+            documents
+            | "KeyById" >> beam.Map(lambda d: (d.id, d))
+            | "GroupById" >> beam.GroupByKey()
+            | "FirstOfEachId" >> beam.FlatMap(_first_of_each_id), "UniqueIds")
+        return unique, (bad_patterns, bad_records, duplicates) | "Errors" >> beam.Flatten()

@@ -126,7 +126,7 @@ def test_every_bad_input_is_a_dead_letter_and_good_documents_still_count(plain):
     assert reasons[("read", "empty")] == "empty text"
     assert "over --max-doc-chars 2000" in reasons[("read", "too-long")]
     assert "unsupported language 'tlh'" in reasons[("sentences", "klingon")]
-    assert reasons[("entities", "bad-span")] == "entity span [25, 90) outside the text (30 characters)"
+    assert reasons[("entities", "bad-span")] == "entity span [25, 90) lies outside the text (30 characters)"
     assert "max_length" in reasons[("relations", "far-apart")]  # both directions: 2 dead letters
     assert len(errors) == 8 and all(e["run_id"] == "run-a" for e in errors)
     bad_span = {(r["head_text"], r["tail_text"]) for r in rows(out, "triples") if r["doc_id"] == "bad-span"}

@@ -45,13 +45,20 @@ def test_bad_spans_are_dead_letters_and_the_rest_goes_on():
     out = list(align(segmented(), spans, "given"))
     dead = [o for o in out if isinstance(o, DeadLetter)]
     assert [d.reason for d in dead] == [
-        "entity span [50, 99) outside the text (56 characters)",
+        "entity span [50, 99) lies outside the text (56 characters)",
         "entity span [31, 55) is not inside one sentence",
-        "entity span [5, 5) outside the text (56 characters)",
+        "entity span [5, 5) is empty (start equals end)",
     ]
     assert dead[0].raw == '{"start": 50, "end": 99, "type": "PER"}' and dead[0].stage == "entities"
     sentences = [o for o in out if isinstance(o, AnnotatedSentence)]
     assert [m.text for s in sentences for m in s.entities] == ["Anna Berg"]  # DATE is no CrossRE type: dropped
+
+
+def test_each_bad_span_says_what_is_wrong_with_it():
+    spans = [CharSpan(9, 3, "person"), CharSpan(9, 10, "person"), CharSpan(0, 4, "- _")]
+    dead = [o.reason for o in align(segmented(entities=tuple(spans)), spans, "given") if isinstance(o, DeadLetter)]
+    assert dead == ["entity span [9, 3) is reversed (end before start)", "entity span [9, 10) covers only whitespace",
+                    "entity type '- _' is empty once spaces, '-' and '_' are removed"]
 
 
 def test_type_normalisation():

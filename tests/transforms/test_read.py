@@ -7,11 +7,11 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from polyrel.schemas.records import CharSpan, DeadLetter, Document
-from polyrel.transforms.read import ReadDocuments, ReadFile, expand_input
+from polyrel.transforms.read import InputFile, ReadDocuments, ReadFile, expand_input
 
 
 def read(path, max_doc_chars=1000):
-    return list(ReadFile(max_doc_chars).process(str(path)))
+    return list(ReadFile(max_doc_chars).process(InputFile(str(path), path.name)))
 
 
 def test_jsonl_documents_and_every_bad_line_class(tmp_path):
@@ -34,7 +34,7 @@ def test_jsonl_documents_and_every_bad_line_class(tmp_path):
     docs = [o for o in out if isinstance(o, Document)]
     dead = {o.source.rsplit(":", 1)[1]: o for o in out if isinstance(o, DeadLetter)}
     assert docs[0] == Document("ok", "Anna works at Acme.", "en", {"k": 1}, (CharSpan(0, 4, "PER"),))
-    assert docs[1].id == f"{path}:9" and docs[1].entities is None  # id falls back to file:line
+    assert docs[1].id == "docs.jsonl:9" and docs[1].entities is None  # id falls back to file:line, relative to the root
     assert len(docs) == 2
     assert "unparseable JSON" in dead["2"].reason and dead["2"].raw == "{not json"
     assert dead["3"].reason == "empty text" and dead["3"].doc_id == "empty"
@@ -52,7 +52,7 @@ def test_gzip_and_text_files(tmp_path):
     (tmp_path / "c.txt").write_bytes(b"caf\xe9")
     (tmp_path / "d.csv").write_text("a,b")
     assert read(tmp_path / "a.jsonl.gz") == [Document("g", "Gzip works.")]
-    assert read(tmp_path / "b.txt") == [Document(str(tmp_path / "b.txt"), "Plain text.\nSecond line.")]
+    assert read(tmp_path / "b.txt") == [Document("b.txt", "Plain text.\nSecond line.")]
     [bad] = read(tmp_path / "c.txt")
     assert bad.stage == "read" and "not UTF-8" in bad.reason
     [bad] = read(tmp_path / "d.csv")
@@ -63,12 +63,16 @@ def test_expand_directories_globs_and_urls(tmp_path):
     for name in ("x.jsonl", "y.txt", "z.csv", "sub/w.jsonl.gz"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("")
-    assert list(expand_input(str(tmp_path))) == [str(tmp_path / n) for n in ("sub/w.jsonl.gz", "x.jsonl", "y.txt")]
-    assert list(expand_input(str(tmp_path / "*.txt"))) == [str(tmp_path / "y.txt")]
+    (tmp_path / ".hidden").write_text("")
+    names = ("sub/w.jsonl.gz", "x.jsonl", "y.txt", "z.csv")  # z.csv is listed: the reader dead-letters it
+    assert list(expand_input(str(tmp_path))) == [InputFile(str(tmp_path / n), n) for n in names]
+    assert list(expand_input(str(tmp_path / "*.txt"))) == [InputFile(str(tmp_path / "y.txt"), "y.txt")]
+    assert list(expand_input(str(tmp_path / "y.txt"))) == [InputFile(str(tmp_path / "y.txt"), "y.txt")]
     [missing] = list(expand_input(str(tmp_path / "nothing*.jsonl")))
     assert isinstance(missing, DeadLetter) and "no input files match" in missing.reason
     fsspec.filesystem("memory").pipe("/polyrel-test/expand/a.jsonl", b"")
-    assert list(expand_input("memory://polyrel-test/expand/*.jsonl")) == ["memory:///polyrel-test/expand/a.jsonl"]
+    url = "memory:///polyrel-test/expand/a.jsonl"
+    assert list(expand_input("memory://polyrel-test/expand/*.jsonl")) == [InputFile(url, url)]  # URLs as given
 
 
 def test_read_documents_transform_from_memory_url():

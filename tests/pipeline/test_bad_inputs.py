@@ -27,6 +27,15 @@ def check(out, printed):
     return read_table(str(out), "errors").to_pylist(), entities.to_pylist()
 
 
+def assert_dead_letters(errors, expected, stages):
+    """Each expected bad record of `stages` has a dead letter whose reason names its problem."""
+    for stage in stages:
+        for where, reason in expected[stage]:
+            matches = [e for e in errors if e["stage"] == stage and (
+                (e["source"] or "").endswith(where) if stage == "read" else e["doc_id"] == where)]
+            assert any(reason in e["reason"] for e in matches), (stage, where, reason, [e["reason"] for e in matches])
+
+
 def test_the_corpus_holds_at_least_thirty_classes():
     assert bad_inputs.classes() >= 30
 
@@ -42,10 +51,7 @@ def test_given_entities(corpus, tiny_relation_model_dir, tmp_path):
     code, printed = run(root, tmp_path, "--ner", "given", "--model", str(tiny_relation_model_dir), "--threshold", "0")
     assert code == 0
     errors, entities = check(tmp_path, printed)
-    for stage, where, reason in ((s, w, r) for s, items in expected.items() for w, r in items):
-        matches = [e for e in errors if e["stage"] == stage and (
-            (e["source"] or "").endswith(where) if stage == "read" else e["doc_id"] == where)]
-        assert any(reason in e["reason"] for e in matches), (stage, where, reason, [e["reason"] for e in matches])
+    assert_dead_letters(errors, expected, ("read", "entities", "sentences"))
     documents = {e["doc_id"] for e in entities}
     assert {"good-after-bad", "two-types", "dup", "t0"} <= documents
     assert "t49" not in documents  # a cut-off archive keeps the lines before the cut
@@ -58,8 +64,9 @@ def test_given_entities(corpus, tiny_relation_model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_default_ner(corpus, tmp_path):
-    root, _ = corpus
+    root, expected = corpus
     code, printed = run(root, tmp_path)
     assert code == 0
     errors, entities = check(tmp_path, printed)
+    assert_dead_letters(errors, expected, ("read", "sentences"))  # the NER finds its own spans: no given ones to reject
     assert {e["doc_id"] for e in entities} >= {"good-after-bad", "good.txt"}

@@ -77,14 +77,30 @@ def json_roundtrip(value: Any) -> Any:
 
 
 def load_config(cls: type, path: Path) -> Any:
-    """A config dataclass from JSON, refusing keys the class does not know."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    unknown = set(data) - {f.name for f in fields(cls)}
-    if unknown:
-        raise ModelDirectoryError(f"{path}: unknown config keys {sorted(unknown)}")
-    if data.get("adapter") is not None:
-        data["adapter"] = AdapterConfig(**{**data["adapter"], "target_modules": tuple(data["adapter"]["target_modules"])})
-    return cls(**data)
+    """A config dataclass from JSON, refusing keys the class does not know and values it cannot
+    take; every refusal is a `ModelDirectoryError` naming the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        adapter = data.get("adapter")
+        if adapter is not None:
+            if not isinstance(adapter, dict):
+                raise ValueError("'adapter' must be an object")
+            extra = set(adapter) - {f.name for f in fields(AdapterConfig)}
+            if extra:
+                raise ValueError(f"unknown adapter keys {sorted(extra)}")
+            data["adapter"] = AdapterConfig(**{**adapter, "target_modules": tuple(adapter.get("target_modules", ()))})
+        config = cls(**data)
+        max_length = getattr(config, "max_length", 1)
+        if not isinstance(max_length, int) or max_length < 8:
+            raise ValueError(f"max_length must be an integer of at least 8, got {max_length!r}")
+    except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        raise ModelDirectoryError(f"{path}: {exc}") from exc
+    return config
 
 
 def save_config(config: Any, path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Sequence
@@ -24,13 +23,14 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
+from polyrel.model import checkpoint
 from polyrel.model.backbone import EncoderModel, input_embeddings, token_ids
 from polyrel.model.encoding import length_batches
 from polyrel.model.precision import autocast, resolve
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"  # in the output directory while training runs
+CHECKPOINT = checkpoint.STATE  # in the output directory while training runs
 
 
 @dataclass
@@ -90,6 +90,11 @@ class TrainingTask(Protocol):
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
 
     def evaluate(self, model: EncoderModel, device: str) -> dict[str, float]: ...
+
+
+def _jsonable(value: Any) -> Any:
+    """As the value reads back from JSON (tuples become lists), so settings compare alike."""
+    return json.loads(json.dumps(value))
 
 
 def seed_everything(seed: int) -> None:
@@ -160,7 +165,7 @@ class Trainer:
 
     def fit(self, task: TrainingTask, output_dir: str | Path, resume: bool = False) -> TrainingResult:
         """Train, keeping the best epoch in `output_dir`. After every epoch the full training
-        state is written to `output_dir/checkpoint.pt`; with `resume` a run continues from it and
+        state is written to `output_dir/checkpoint.json` (+ `.safetensors`); with `resume` a run continues from it and
         ends with the same weights and history as an uninterrupted one (the checkpoint is
         removed once training ends)."""
         started = time.perf_counter()
@@ -174,10 +179,10 @@ class Trainer:
         compute = autocast(self.device, resolve(c.precision, self.device))
         params = [p for g in optimizer.param_groups for p in g["params"]]
         result, bad_epochs = TrainingResult(best_epoch=0, best_dev_f1=None), 0
-        checkpoint = Path(output_dir, CHECKPOINT)
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        if resume and checkpoint.is_file():
-            result, bad_epochs = self._restore(checkpoint, optimizer, scheduler, rng)
+        directory = Path(output_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        if resume and (directory / CHECKPOINT).is_file():
+            result, bad_epochs = self._restore(directory, optimizer, scheduler, rng)
             log.info("%s resumed after epoch %d", self.model.config.model_id, result.resumed_after_epoch)
         prior = result.seconds
         for epoch in range(len(result.history) + 1, c.epochs + 1):
@@ -218,12 +223,12 @@ class Trainer:
                 bad_epochs += 1
                 if bad_epochs >= c.patience:
                     break
-            self._checkpoint(checkpoint, result, bad_epochs, optimizer, scheduler, rng)
+            self._checkpoint(directory, result, bad_epochs, optimizer, scheduler, rng)
         result.seconds = prior + time.perf_counter() - started
         Path(output_dir, "training.json").write_text(
             json.dumps({"training_config": asdict(c), "result": asdict(result)}, indent=2) + "\n", encoding="utf-8"
         )
-        checkpoint.unlink(missing_ok=True)
+        checkpoint.remove(directory)
         return result
 
     def _trainable(self) -> dict[str, nn.Parameter]:
@@ -232,47 +237,40 @@ class Trainer:
             named["trainable_embedding_rows"] = self.frozen.rows
         return named
 
-    def _checkpoint(self, path: Path, result: TrainingResult, bad_epochs: int, optimizer: torch.optim.Optimizer,
+    def _checkpoint(self, directory: Path, result: TrainingResult, bad_epochs: int, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> None:
-        """Everything the next epoch depends on, renamed into place so that an interruption
-        while writing leaves the previous checkpoint."""
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({
+        """Everything the next epoch depends on (`model/checkpoint.py`: safetensors and JSON, no pickle)."""
+        optimizer_meta, tensors = checkpoint.split_optimizer(optimizer.state_dict())
+        rng_meta, rng_tensors = checkpoint.rng_states(rng)
+        tensors.update(rng_tensors)
+        tensors.update({f"parameter.{n}": p.detach().cpu() for n, p in self._trainable().items()})
+        checkpoint.save(directory, {
             "config": asdict(self.config), "result": asdict(result), "bad_epochs": bad_epochs,
-            "parameters": {n: p.detach().cpu() for n, p in self._trainable().items()},
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": {"loop": rng.getstate(), "python": random.getstate(), "numpy": np.random.get_state(),
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-        }, tmp)
-        os.replace(tmp, path)
+            "optimizer": optimizer_meta, "scheduler": scheduler.state_dict(), "rng": rng_meta,
+        }, tensors)
 
-    def _restore(self, path: Path, optimizer: torch.optim.Optimizer,
+    def _restore(self, directory: Path, optimizer: torch.optim.Optimizer,
                  scheduler: torch.optim.lr_scheduler.LRScheduler, rng: random.Random) -> tuple[TrainingResult, int]:
         """The result so far and the epochs without improvement; weights, optimizer, schedule
         and random generators are restored in place."""
-        saved = torch.load(path, map_location="cpu", weights_only=False)  # our own file: it holds RNG states
-        ours = {k: v for k, v in asdict(self.config).items() if k != "progress"}
-        changed = sorted(k for k, v in ours.items() if saved["config"].get(k, LEGACY_SETTINGS.get(k)) != v)
+        saved, tensors = checkpoint.load(directory)
+        path = directory / checkpoint.STATE
+        ours = {k: v for k, v in _jsonable(asdict(self.config)).items() if k != "progress"}
+        legacy = _jsonable(LEGACY_SETTINGS)
+        changed = sorted(k for k, v in ours.items() if saved["config"].get(k, legacy.get(k)) != v)
         if changed:
             raise ValueError(f"{path} was written with other training settings ({', '.join(changed)} differ); "
                              "resume with the same settings or delete it to start over")
         params = self._trainable()
-        shapes = {n: tuple(p.shape) for n, p in params.items()}
-        if shapes != {n: tuple(t.shape) for n, t in saved["parameters"].items()}:
+        stored = {k.removeprefix("parameter."): t for k, t in tensors.items() if k.startswith("parameter.")}
+        if {n: tuple(p.shape) for n, p in params.items()} != {n: tuple(t.shape) for n, t in stored.items()}:
             raise ValueError(f"{path} was written for another model (its trainable parameters differ from this one's)")
         with torch.no_grad():
             for name, param in params.items():
-                param.copy_(saved["parameters"][name])
-        optimizer.load_state_dict(saved["optimizer"])
+                param.copy_(stored[name])
+        optimizer.load_state_dict(checkpoint.join_optimizer(saved["optimizer"], tensors))
         scheduler.load_state_dict(saved["scheduler"])
-        states = saved["rng"]
-        rng.setstate(states["loop"])
-        random.setstate(states["python"])
-        np.random.set_state(states["numpy"])
-        torch.set_rng_state(states["torch"])
-        if states["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(states["cuda"])
+        checkpoint.restore_rng(saved["rng"], tensors, rng)
         result = TrainingResult(**saved["result"])
         result.resumed_after_epoch = len(result.history)
         return result, saved["bad_epochs"]

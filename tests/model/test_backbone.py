@@ -100,3 +100,21 @@ def test_more_top_layers_than_the_encoder_has_refused(tmp_path):
     with pytest.raises(ValueError, match="top_layers=3, but the encoder has 2 layers"):
         initialise_model(str(tiny_bert(tmp_path / "base")), ("role",), ("person",), max_length=32,
                          adapter=AdapterConfig(r=0, top_layers=3))
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: "{not json", "Expecting property name"),
+    (lambda c: json.dumps({**c, "adapter": {**(c["adapter"] or {}), "rank": 3}}), "unknown adapter keys"),
+    (lambda c: json.dumps({**c, "max_length": -1}), "max_length must be an integer of at least 8"),
+    (lambda c: json.dumps({**c, "surprise": 1}), "unknown config keys"),
+    (lambda c: json.dumps([1, 2]), "not a JSON object"),
+])
+def test_a_tampered_config_is_refused_naming_the_file(tiny_relation_model_dir, tmp_path, edit, message):
+    directory = tmp_path / "m"
+    shutil.copytree(tiny_relation_model_dir, directory)
+    config = json.loads((directory / "config.json").read_text())
+    config["adapter"] = config["adapter"] or {"r": 0, "alpha": 0, "dropout": 0.0, "target_modules": [], "top_layers": 0}
+    (directory / "config.json").write_text(edit(config))
+    with pytest.raises(ModelDirectoryError, match=message) as raised:
+        RelationModel.from_pretrained(directory)
+    assert str(directory / "config.json") in str(raised.value)

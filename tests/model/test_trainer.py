@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -81,9 +83,9 @@ def test_a_checkpoint_from_before_shared_passes_resumes_without_them(tiny_bert_d
     interrupt_at_epoch(task, 2, monkeypatch)
     with pytest.raises(Interrupted):
         trainer.fit(task, tmp_path)
-    saved = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    saved = json.loads((tmp_path / CHECKPOINT).read_text())
     del saved["config"]["share_encoder_passes"]
-    torch.save(saved, tmp_path / CHECKPOINT)
+    (tmp_path / CHECKPOINT).write_text(json.dumps(saved))
 
     trainer, task = fresh(tiny_bert_dir)
     with pytest.raises(ValueError, match="share_encoder_passes"):
@@ -91,6 +93,19 @@ def test_a_checkpoint_from_before_shared_passes_resumes_without_them(tiny_bert_d
     unshared = TrainingConfig(**{**CONFIG.__dict__, "share_encoder_passes": False})
     trainer, task = fresh(tiny_bert_dir, unshared)
     assert trainer.fit(task, tmp_path, resume=True).resumed_after_epoch == 1
+
+
+def test_a_checkpoint_is_data_and_a_mismatched_pair_is_refused(tiny_bert_dir, tmp_path, monkeypatch):
+    trainer, task = fresh(tiny_bert_dir)
+    interrupt_at_epoch(task, 3, monkeypatch)
+    with pytest.raises(Interrupted):
+        trainer.fit(task, tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint*")) == ["checkpoint.json", "checkpoint.safetensors"]
+    saved = json.loads((tmp_path / CHECKPOINT).read_text())
+    (tmp_path / CHECKPOINT).write_text(json.dumps({**saved, "epoch": "1"}))  # the tensors say epoch 2
+    trainer, task = fresh(tiny_bert_dir)
+    with pytest.raises(ValueError, match="delete both"):
+        trainer.fit(task, tmp_path, resume=True)
 
 
 def classify_run(tiny_bert_dir, dev_scores, monkeypatch, epochs=5):

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from benchmarks import results_file
 from benchmarks.cjk_words import SCHEMES, pairs, sample_arguments
+from polyrel.model.choices import WORD_JOININGS
 from polyrel.model.data import read_corpus, sample
-from polyrel.model.encoding import WORD_JOININGS, EncodedPair
+from polyrel.model.encoding import EncodedPair
 from polyrel.model.metrics import score
 from polyrel.model.predictor import RelationPredictor
 

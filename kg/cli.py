@@ -25,7 +25,7 @@ def _store_argument(parser: argparse.ArgumentParser) -> None:
 def add_parser(subparsers: Any) -> None:
     kg = subparsers.add_parser("kg", help="knowledge graph: load triples into an RDF store, query, dump",
                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = kg.add_subparsers(dest="kg_command", required=True)
+    commands = kg.add_subparsers(dest="kg_command", required=True, help="what to do with the store")
 
     load = commands.add_parser(
         "load", help="load triples into the store (idempotent; replaces reprocessed documents)",
@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     what.add_argument("--strongest", metavar="LABEL", help="the highest-scoring statements of relation LABEL")
     query.add_argument("--type", dest="entity_type", help="with --entity: only entities of this type")
     query.add_argument("--limit", type=int, default=10, help="with --strongest: how many (default: %(default)s)")
-    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: %(default)s)")
     query.set_defaults(func=query_command)
 
     dump = commands.add_parser("dump", help="export the graph: N-Quads, N-Triples, or CSV for Neo4j import")

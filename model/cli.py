@@ -7,10 +7,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from polyrel.model.encoding import WORD_JOININGS
+from polyrel.model.choices import POOLINGS, PRECISIONS, WORD_JOININGS
 from polyrel.model.markers import MARKER_SCHEMES
-from polyrel.model.pooling import POOLINGS
-from polyrel.model.precision import PRECISIONS
 
 RESUME_HELP = "continue an interrupted run from the checkpoint it left in --output (same data and settings)"
 
@@ -72,22 +70,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_data_arguments(train)
     train.add_argument("--output", required=True, help="model directory to write (best epoch)")
     train.add_argument("--encoder", default="multilingual-e5-small", help="HF name or local path; multilingual-e5-small works offline")
-    train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm")
-    train.add_argument("--pooling", choices=POOLINGS, default="emp")
-    train.add_argument("--task", choices=("extract", "classify"), default="extract")
+    train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm", help="entity markers: etm (type markers) or um (uniform)")
+    train.add_argument("--pooling", choices=POOLINGS, default="emp", help="summary vector: sentence start, entity starts, entity max pooling")
+    train.add_argument("--task", choices=("extract", "classify"), default="extract", help="extract: every pair, \"no relation\" included; classify: gold-related pairs only")
     train.add_argument("--classify-output", choices=("sigmoid", "softmax"), default="softmax",
                        help="classify mode: a softmax over labels, as the CrossRE baseline (default), or one sigmoid"
                        " per label (collapsed to the majority label on CrossRE's smaller domains)")
     train.add_argument("--word-joining", choices=WORD_JOININGS, default="as_written",
                        help="Chinese/Japanese/Thai words read as written, without a word-start piece between them"
                        " (default), or spaced, as models before this option were trained")
-    train.add_argument("--max-length", type=int, default=256)
-    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--max-length", type=int, default=256, help="sub-tokens per input; longer pairs are windowed or skipped")
+    train.add_argument("--epochs", type=int, default=10, help="passes over the training data")
     train.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (paper: 2e-5 base, 1e-5 large)")
     train.add_argument("--head-lr", type=float, default=1e-3, help="classifier (and marker rows) learning rate")
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--batch-size", type=int, default=32, help="pairs per optimizer step")
     train.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
-    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--seed", type=int, default=13, help="random seed of initialisation, sampling and order")
     train.add_argument("--neg-ratio", type=float, default=None, help="sample at most this many no-relation pairs per gold pair each epoch")
     train.add_argument("--language-fraction", type=float, default=None,
                        help="each epoch trains this fraction of the sentences of languages not in --full-languages")
@@ -102,23 +100,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="score a model on annotated data")
-    evaluate.add_argument("--model", required=True)
-    evaluate.add_argument("--data", nargs="+", required=True)
+    evaluate.add_argument("--model", required=True, help="relation model directory")
+    evaluate.add_argument("--data", nargs="+", required=True, help="annotated CrossRE or polyrel JSONL files (gold entities)")
     evaluate.add_argument("--report", help="write the JSON report here")
     evaluate.add_argument("--confusion-png", help="also draw the confusion matrix")
-    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--batch-size", type=int, default=64, help="pairs per inference batch")
     evaluate.add_argument("--sample", type=int, default=None, help="score a fixed random subset of this many sentences")
-    evaluate.add_argument("--skip-invalid", action="store_true")
+    evaluate.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     evaluate.set_defaults(func=run_evaluate)
 
     predict = subparsers.add_parser("predict", help="score the entity pairs of JSONL sentences")
-    predict.add_argument("--model", required=True)
+    predict.add_argument("--model", required=True, help="relation model directory")
     predict.add_argument("--input", required=True, help="polyrel or CrossRE JSONL with entities")
     predict.add_argument("--output", required=True, help="JSONL: each sentence with scored relations")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--batch-size", type=int, default=64, help="pairs per inference batch")
     predict.add_argument("--threshold", type=float, default=None,
                          help="write the labels whose probability reaches this (default: the model's decision)")
-    predict.add_argument("--skip-invalid", action="store_true")
+    predict.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     predict.set_defaults(func=run_predict)
 
 

@@ -132,9 +132,9 @@ def installed_encoders(home: Path | None = None) -> list[InstalledEncoder]:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("encoder", help="install and list offline encoders")
-    commands = parser.add_subparsers(dest="encoder_command", required=True)
+    commands = parser.add_subparsers(dest="encoder_command", required=True, help="install or list offline encoders")
     install = commands.add_parser("install", help="convert a bundled encoder into the local cache")
-    install.add_argument("name", choices=sorted(BUNDLED_ENCODERS))
+    install.add_argument("name", choices=sorted(BUNDLED_ENCODERS), help="the bundled encoder to convert into the cache")
     install.add_argument("--force", action="store_true", help="reinstall even if already installed")
     install.set_defaults(func=_cmd_install)
     listing = commands.add_parser("list", help="show installed encoders")

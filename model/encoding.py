@@ -11,21 +11,20 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import cast
 
 import regex
 import torch
 from transformers import PreTrainedTokenizerBase
 
 from polyrel.model.backbone import token_ids
+from polyrel.model.choices import WORD_JOININGS, WordJoining
 from polyrel.model.data import Entity
 from polyrel.model.markers import MarkerInventory, insert_markers
 
 WORD_START = "▁"  # SentencePiece's word-start piece (XLM-R, e5, mT5, mDeBERTa)
 # Scripts written without spaces between words, and their punctuation (、。「」, fullwidth forms).
 UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\u3000-\u303F\u30FC\uFF00-\uFFEF]")
-WordJoining = Literal["spaced", "as_written"]
-WORD_JOININGS: tuple[str, ...] = ("spaced", "as_written")
 
 
 def pieces_by_word(ids: list[int], word_ids: list[int | None], n_words: int) -> list[list[int]]:

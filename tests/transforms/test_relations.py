@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from polyrel.schemas.records import DeadLetter, Document, EntityMention, PairCandidate, Triple
@@ -92,3 +94,21 @@ def test_chinese_pairs_are_read_as_words_with_exact_entities():
     assert query.tokens[query.tail.start:query.tail.end] == ("华为",)
     characters = to_query(pair, "characters")
     assert len(characters.tokens) == len(text) and characters.tokens[characters.tail.start:characters.tail.end] == ("华", "为")
+
+
+def test_a_remote_model_is_cached_privately_and_fetched_again_when_tampered(tiny_relation_model_dir, tmp_path, monkeypatch):
+    import fsspec
+
+    from polyrel.transforms.relations import local_model_dir
+
+    monkeypatch.setenv("POLYREL_HOME", str(tmp_path / "home"))
+    memory = fsspec.filesystem("memory")
+    for path in tiny_relation_model_dir.iterdir():
+        memory.pipe(f"/polyrel-test/remote-model/{path.name}", path.read_bytes())
+    url = "memory://polyrel-test/remote-model"
+    local = Path(local_model_dir(url))
+    assert local.parent == tmp_path / "home" / "models" and (local.parent.stat().st_mode & 0o077) == 0
+    assert (local / "config.json").read_bytes() == (tiny_relation_model_dir / "config.json").read_bytes()
+    (local / "config.json").write_text("{}")  # someone changed the cached copy
+    assert Path(local_model_dir(url)) == local
+    assert (local / "config.json").read_bytes() == (tiny_relation_model_dir / "config.json").read_bytes()

@@ -110,7 +110,7 @@ class NerTask:
         self._loss = nn.CrossEntropyLoss(ignore_index=-100)
         adapter = self.config.adapter
         self.lower = (LowerLayerCache(model, training.precision, self.eval_batch_size, self.pad_id)
-                      if adapter is not None and adapter.frozen_below_top else None)
+                      if adapter is not None and adapter.frozen_below_top and training.cache_lower_layers else None)
 
     def epoch_items(self, rng: random.Random) -> list[tuple[TextEncoding, list[int]]]:
         if self.language_fraction is None:

@@ -194,7 +194,7 @@ class RelationTask:
             raise ValueError("a frozen encoder caches summaries, but es+type pooling trains its type embedding: use another pooling")
         self._summaries: dict[int, torch.Tensor] = {}
         self.lower = (LowerLayerCache(model, training.precision, self.eval_batch_size, self.pad_id)
-                      if adapter is not None and adapter.frozen_below_top else None)
+                      if adapter is not None and adapter.frozen_below_top and training.cache_lower_layers else None)
 
     def _summarize(self, instances: Sequence[PairInstance]) -> None:
         """Pooled summaries of instances not cached yet, on the model's current device."""
@@ -228,12 +228,16 @@ class RelationTask:
         return len(item.encoded.input_ids)  # type: ignore[union-attr]
 
     def batch(self, items: Sequence[PairInstance]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        return self.inputs(items), targets(items, self.config)
+
+    def inputs(self, items: Sequence[PairInstance]) -> dict[str, torch.Tensor]:
+        """The model's keyword inputs for `items`: cached summaries, cached lower states or input ids."""
         if self.cached:
-            return {"summary": torch.stack([self._summaries[id(i)] for i in items])}, targets(items, self.config)
+            return {"summary": torch.stack([self._summaries[id(i)] for i in items])}
         inputs = collate([i.encoded for i in items], self.pad_id, self.share_encoder_passes)  # type: ignore[misc]
         if self.lower is not None:
             inputs["lower_hidden"] = self.lower.hidden(inputs.pop("input_ids"), inputs["attention_mask"])
-        return inputs, targets(items, self.config)
+        return inputs
 
     def loss(self, logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
         return self._loss(logits, gold)
@@ -253,7 +257,7 @@ class RelationTask:
             probs = np.zeros((len(fit), len(self.config.output_labels)), dtype=np.float32)
             with torch.inference_mode(), autocast(device, resolve(self.lower.precision, device)):
                 for batch in length_batches([self.length(i) for i in fit], self.eval_batch_size):
-                    inputs, _ = self.batch([fit[k] for k in batch])
+                    inputs = self.inputs([fit[k] for k in batch])
                     logits = model(**{k: v.to(device) for k, v in inputs.items()}).float()
                     probs[batch] = self.config.probabilities(logits).cpu().numpy()
             report = score_instances(self.dev, fit, probs, self.config)

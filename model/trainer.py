@@ -57,6 +57,8 @@ class TrainingConfig:
     language_fraction: float | None = None
     full_languages: tuple[str, ...] = ("en",)
     precision: str = "auto"  # forward passes in bf16 where the device computes it natively (model/precision.py)
+    # compact models training top layers alone: compute the states below them once (model/layer_cache.py)
+    cache_lower_layers: bool = True
     progress: bool = True
 
 
@@ -64,6 +66,7 @@ class TrainingConfig:
 # trained under: one that lacks the setting resumes when the run asks for that value.
 LEGACY_SETTINGS: dict[str, Any] = {
     "share_encoder_passes": False, "language_fraction": None, "full_languages": ("en",), "precision": "fp32",
+    "cache_lower_layers": False,
 }
 
 

@@ -106,6 +106,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--confusion-png", help="also draw the confusion matrix")
     evaluate.add_argument("--batch-size", type=int, default=64, help="pairs per inference batch")
     evaluate.add_argument("--sample", type=int, default=None, help="score a fixed random subset of this many sentences")
+    evaluate.add_argument("--precision", choices=PRECISIONS, default="auto",
+                          help="compute in bf16 where the hardware has it natively (auto), or as forced")
     evaluate.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     evaluate.set_defaults(func=run_evaluate)
 
@@ -117,6 +119,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--threshold", type=float, default=None,
                          help="write the labels whose probability reaches this (default: the model's decision)")
     predict.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
+    predict.add_argument("--precision", choices=PRECISIONS, default="auto",
+                         help="compute in bf16 where the hardware has it natively (auto), or as forced")
     predict.set_defaults(func=run_predict)
 
 
@@ -161,7 +165,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from polyrel.model.predictor import RelationPredictor
     from polyrel.model.relation_training import build_instances, evaluate_instances
 
-    predictor = RelationPredictor.load(args.model)
+    predictor = RelationPredictor.load(args.model, precision=args.precision)
     corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
     report_losses(corpus)
     sentences = sample(corpus.sentences, args.sample)
@@ -183,7 +187,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from polyrel.model.data import iter_records
     from polyrel.model.predictor import PairQuery, RelationPredictor
 
-    predictor = RelationPredictor.load(args.model)
+    predictor = RelationPredictor.load(args.model, precision=args.precision)
     classify = predictor.config.task == "classify"
     skipped: list = []
     records = iter_records(args.input, skip_invalid=args.skip_invalid, skipped=skipped)

@@ -23,6 +23,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
+from polyrel.model.precision import resolve
 
 OUTSIDE = "O"
 
@@ -235,15 +236,16 @@ def _strip(entity: CharEntity, text: str) -> CharEntity:
 class EntityRecognizer:
     """A loaded NER model that finds character-span entities in texts, batched by length."""
 
-    def __init__(self, model: NerModel, tokenizer: PreTrainedTokenizerBase, device: str) -> None:
-        self.model = model.to(device).eval()
+    def __init__(self, model: NerModel, tokenizer: PreTrainedTokenizerBase, device: str, precision: str = "fp32") -> None:
+        self.model = model.to(device=device, dtype=resolve(precision, device)).eval()
         self.tokenizer = tokenizer
         self.device = device
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str | None = None) -> EntityRecognizer:
+    def load(cls, model_dir: str | Path, device: str | None = None, precision: str = "auto") -> EntityRecognizer:
+        """The model in `model_dir`, in bf16 where the device computes it natively (`precision="auto"`)."""
         model, tokenizer = NerModel.from_pretrained(model_dir)
-        return cls(model, tokenizer, device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        return cls(model, tokenizer, device or ("cuda" if torch.cuda.is_available() else "cpu"), precision)
 
     @property
     def config(self) -> NerConfig:
@@ -254,8 +256,7 @@ class EntityRecognizer:
 
         out: list[np.ndarray] = [np.empty(0)] * len(windows)
         pad_id = self.tokenizer.pad_token_id or 0
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode():
             for batch in length_batches([len(w.input_ids) for w in windows], batch_size):
                 width = max(len(windows[i].input_ids) for i in batch)
                 ids = torch.full((len(batch), width), pad_id, dtype=torch.long)

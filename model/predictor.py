@@ -2,8 +2,8 @@
 ModelHandler share.
 
 Pairs are encoded once, batched by length (little padding), share the encoder pass when their
-inputs are identical (`RelationModel.summaries`) and run under `inference_mode`;
-on a GPU the forward pass runs in bf16 autocast. Pairs that cannot be encoded (entities too
+inputs are identical (`RelationModel.summaries`) and run under `inference_mode`,
+in bf16 where the device computes it natively. Pairs that cannot be encoded (entities too
 far apart for the encoder's length) come back with a reason instead of a score.
 """
 
@@ -19,6 +19,7 @@ import torch
 from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit
 from polyrel.model.modeling import RelationModel, RelationModelConfig
+from polyrel.model.precision import resolve
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,21 @@ def default_device() -> str:
 
 
 class RelationPredictor:
-    def __init__(self, model: RelationModel, encoder: PairEncoder, device: str) -> None:
-        self.model = model.to(device).eval()
+    """A loaded relation model scoring encoded pairs; weights in bf16 where the device computes it
+    natively (`precision="auto"`, see model/precision.py), float32 otherwise or when asked."""
+
+    def __init__(self, model: RelationModel, encoder: PairEncoder, device: str, precision: str = "fp32") -> None:
+        self.dtype = resolve(precision, device)
+        self.model = model.to(device=device, dtype=self.dtype).eval()
         self.encoder = encoder
         self.device = device
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str | None = None) -> RelationPredictor:
+    def load(cls, model_dir: str | Path, device: str | None = None, precision: str = "auto") -> RelationPredictor:
         model, tokenizer = RelationModel.from_pretrained(model_dir)
         config = model.config
         encoder = config.pair_encoder(tokenizer)
-        return cls(model, encoder, device or default_device())
+        return cls(model, encoder, device or default_device(), precision)
 
     @property
     def config(self) -> RelationModelConfig:
@@ -92,8 +97,7 @@ class RelationPredictor:
         """[N, outputs]: softmax over "no relation" + labels (extract), per-label sigmoids or a softmax (classify)."""
         out = np.zeros((len(pairs), len(self.config.output_labels)), dtype=np.float32)
         pad_id = self.encoder.tokenizer.pad_token_id or 0
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode():
             for indices, summary in self.model.summaries(pairs, batch_size, pad_id):
                 out[indices] = self.config.probabilities(self.model(summary=summary).float()).cpu().numpy()
         return out

@@ -52,6 +52,7 @@ def run_settings(options: RunOptions) -> dict[str, Any]:
         "threshold": options.threshold,
         "cjk_words": options.cjk_words,
         "max_doc_chars": options.max_doc_chars,
+        "precision": options.precision,
     }
 
 

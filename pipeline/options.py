@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
+from polyrel.model.choices import PRECISIONS
 from polyrel.pipeline import defaults
 from polyrel.transforms import segment
 
@@ -45,6 +46,7 @@ class RunOptions:
     batch_size: int = 32
     num_shards: int = 1
     device: str | None = None  # None: cuda if available, else cpu
+    precision: str = "auto"  # models' compute type: bf16 where the device has it natively (model/precision.py)
     run_id: str = field(default_factory=new_run_id)
     runner: str = "DirectRunner"
     beam_args: tuple[str, ...] = ()
@@ -57,6 +59,8 @@ class RunOptions:
             raise ValueError("max_pair_distance must not be negative")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must lie in [0, 1]")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.cjk_words not in CJK_WORDS:
             raise ValueError(f"cjk_words must be one of {', '.join(CJK_WORDS)}")
         if self.lang is not None and self.stanza_dir is None and segment.base_language(self.lang) not in segment.LANGUAGES:
@@ -86,6 +90,7 @@ class RunOptions:
             batch_size=args.batch_size,
             num_shards=args.num_shards,
             device=args.device,
+            precision=args.precision,
             run_id=args.run_id or new_run_id(),
             runner=args.runner,
             beam_args=tuple(args.beam_args),
@@ -123,6 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-shards", type=int, default=d["num_shards"].default,
                         help="Parquet files per table (default: %(default)s)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1… (default: cuda when available)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=d["precision"].default,
+                        help="models compute in bf16 where the CPU or GPU has it natively (auto), or as forced"
+                        " (default: %(default)s)")
     parser.add_argument("--run-id", help="recorded in every row (default: UTC time + random suffix)")
     parser.add_argument("--runner", default="DirectRunner",
                         help="Beam runner: DirectRunner, DaskRunner, DataflowRunner, FlinkRunner… (default: %(default)s)")

@@ -48,14 +48,15 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         documents = documents | "Select" >> select
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
-        options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model))
+        options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model, precision=options.precision))
     rules = PairFilter(
         entity_types=frozenset(config.entity_types),
         max_distance=options.max_pair_distance,
         type_pairs=frozenset(config.type_pairs) if options.restrict_type_pairs else None,
     )
     pairs = annotated | "Pairs" >> EnumeratePairs(rules)
-    handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words)
+    handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words,
+                                   options.precision)
     triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler)
     errors = (read_errors, sentence_errors, entity_errors, relation_errors) | "Errors" >> beam.Flatten()
 

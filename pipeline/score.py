@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polyrel.model.choices import PRECISIONS
+
 NO_SPACE_BEFORE = frozenset(",.;:!?)]}%") | {"'s", "n't", "'re", "'ve", "'ll", "'d", "'m", "'", "..."}
 NO_SPACE_AFTER = frozenset("([{$")
 
@@ -231,6 +233,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--curve-png", help="--sweep: draw the precision-recall curve here")
     parser.add_argument("--save-threshold", action="store_true",
                         help="--sweep: store the chosen threshold in the relation model's config.json (its default from then on)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="models compute in bf16 where the hardware has it natively (auto), or as forced")
     parser.add_argument("--report", help="write the JSON report here")
     parser.add_argument("--keep-output", help="write the pipeline's tables here instead of a temporary folder")
     parser.set_defaults(func=main)
@@ -256,7 +260,7 @@ def main(args: argparse.Namespace) -> int:
         write_documents(docs, inputs)
         out = args.keep_output or str(Path(tmp, "out"))
         report = run(RunOptions(model=model, inputs=(str(inputs),), output=out, ner=args.ner, ner_model=ner_model,
-                                threshold=threshold, run_id="score"))
+                                threshold=threshold, precision=args.precision, run_id="score"))
         output = read_output(out)
     result: dict[str, Any] = {
         "command": shlex.join(["polyrel", *sys.argv[1:]]) if sys.argv[0].endswith("polyrel") else None,
@@ -264,7 +268,7 @@ def main(args: argparse.Namespace) -> int:
         "languages": dict(sorted({d.lang: sum(x.lang == d.lang for x in docs) for d in docs}.items())),
         "model": weights_label(model), "ner": args.ner,
         "ner_model": weights_label(ner_model) if args.ner == "polyrel" else None,
-        "threshold": threshold, "counters": report.counters,
+        "threshold": threshold, "precision": args.precision, "counters": report.counters,
         "scores": score_output(docs, output, threshold or 0.0),
     }
     if args.sweep:

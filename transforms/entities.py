@@ -66,6 +66,7 @@ class NerSettings:
 
     stanza_dir: str | None = None
     model: str | None = None  # a backend's own model location (the `polyrel` NER)
+    precision: str = "auto"  # the `polyrel` NER's compute type (model/precision.py)
 
 
 NerBackend = Callable[[Document, str], Sequence[CharSpan]]  # (document, language) → spans
@@ -117,11 +118,11 @@ def _stanza(settings: NerSettings) -> NerBackend:
 
 
 @functools.lru_cache(maxsize=2)
-def _recognizer(model_dir: str) -> Any:
+def _recognizer(model_dir: str, precision: str) -> Any:
     """One loaded NER model per directory and process (DoFn instances share it)."""
     from polyrel.model.ner import EntityRecognizer
 
-    return EntityRecognizer.load(model_dir)
+    return EntityRecognizer.load(model_dir, precision=precision)
 
 
 @register_ner_backend("polyrel")
@@ -134,7 +135,7 @@ def _polyrel(settings: NerSettings) -> NerBackend:
                          f" and pass --ner-model DIR (or set ${NER_MODEL_ENV})")
 
     def spans(document: Document, lang: str) -> Sequence[CharSpan]:
-        found = _recognizer(model_dir)([document.text])[0]
+        found = _recognizer(model_dir, settings.precision)([document.text])[0]
         return [CharSpan(e.start, e.end, e.type) for e in found]
 
     return spans

@@ -28,6 +28,7 @@ import apache_beam as beam
 import fsspec
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
+from polyrel.model import backbone
 from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
@@ -87,8 +88,9 @@ def _intact(directory: Path) -> bool:
 
 
 def load_config(model_dir: str) -> RelationModelConfig:
-    """The model's config (labels, entity types, type pairs, id), needed to build the graph."""
-    return RelationPredictor.load(local_model_dir(model_dir), device="cpu").config
+    """The model's config (labels, entity types, type pairs, id), needed to build the graph: read
+    from `config.json` alone, no weights loaded."""
+    return backbone.load_config(RelationModelConfig, Path(local_model_dir(model_dir)) / backbone.CONFIG_NAME)
 
 
 def to_query(pair: PairCandidate, cjk_words: str = "segmenter") -> PairQuery:
@@ -110,7 +112,7 @@ class RelationModelHandler(ModelHandler[PairCandidate, PredictionResult, Relatio
 
     def __init__(
         self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None,
-        cjk_words: str = "segmenter",
+        cjk_words: str = "segmenter", precision: str = "auto",
     ) -> None:
         super().__init__()
         self.model_dir = model_dir
@@ -118,9 +120,10 @@ class RelationModelHandler(ModelHandler[PairCandidate, PredictionResult, Relatio
         self.batch_size = batch_size
         self.device = device
         self.cjk_words = cjk_words
+        self.precision = precision
 
     def load_model(self) -> RelationPredictor:
-        return RelationPredictor.load(local_model_dir(self.model_dir), self.device)
+        return RelationPredictor.load(local_model_dir(self.model_dir), self.device, self.precision)
 
     def run_inference(
         self, batch: Sequence[PairCandidate], model: RelationPredictor, inference_args: dict[str, Any] | None = None

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One GPU session of polyrel's training work, sized for the device tool's 10-minute calls.
 #
+#   STAGE=defaults     retrain both shipped defaults with model/pretrained/rebuild.sh (the CPU recipe, bf16),
+#                      threshold chosen on held-out dev; needs every language's train/dev in the packed data;
 #   STAGE=english      train the shipped default models (compact LoRA) and their full fine-tuned
 #                      twins, score them, and fill English accuracy cells (variants, domains);
 #   STAGE=grid         fill the accuracy cells of EXPERIMENTS (default: supervised joint variants),
@@ -85,7 +87,13 @@ run_grid() {  # profile experiments [variants], lists comma-separated
   log "grid $profile $experiments $variants done (rc $?)"
 }
 
-if [ "$STAGE" = english ]; then
+if [ "$STAGE" = defaults ]; then
+  # both shipped defaults retrained exactly as model/pretrained/rebuild.sh trains them on a CPU, bf16 on the GPU
+  mkdir -p "$W/defaults"
+  POLYREL="env -C /tmp python3 -m polyrel.cli" timeout $(( $(left) - 30 )) bash model/pretrained/rebuild.sh "$D" "$W/defaults" \
+    > "$W/defaults/rebuild.log" 2>&1
+  log "defaults rebuilt (rc $?)"
+elif [ "$STAGE" = english ]; then
   default_model relation-compact relation --lora-r 8 --neg-ratio 2 &
   default_model relation-full relation --neg-ratio 2 &
   default_model ner-compact ner --lora-r 8 &

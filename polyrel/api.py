@@ -1,0 +1,135 @@
+"""polyrel from Python: load the models once, extract from strings, records or tables.
+
+The same stage functions `polyrel run` chains in Beam (sentences, entities, pairs, the relation
+model's decision, the table rows) run here in-process, so a document gives the same triples,
+scores and ids either way:
+
+    from polyrel import Extractor
+    extractor = Extractor()                       # the shipped defaults
+    for result in extractor(["Marie Curie worked at the University of Paris."]):
+        for triple in result.triples:
+            print(triple.pair.head.text, triple.label, triple.pair.tail.text, round(triple.score, 2))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, SegmentedDocument, Triple
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+API_RUN_ID = "api"
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """One input document's result: its sentences with entities, its triples, and what failed."""
+
+    document: Document | None
+    sentences: tuple[AnnotatedSentence, ...]
+    triples: tuple[Triple, ...]
+    errors: tuple[DeadLetter, ...]
+
+
+class Extractor:
+    """The pipeline's stages in-process, with both models loaded once.
+
+    `ner`: "polyrel" (the NER model), "given" (each record's `entities`) or "stanza" (with
+    `stanza_dir`). Models default as in `polyrel run` ($POLYREL_MODEL / $POLYREL_NER_MODEL, else
+    the shipped ones); `threshold` None keeps the relation model's own.
+    """
+
+    def __init__(
+        self, model: str | None = None, ner: str = "polyrel", ner_model: str | None = None,
+        threshold: float | None = None, lang: str | None = None, device: str | None = None,
+        precision: str = "auto", batch_size: int = 32, cjk_words: str = "segmenter",
+        max_pair_distance: int | None = None, stanza_dir: str | None = None,
+    ) -> None:
+        from polyrel.pipeline import defaults
+        from polyrel.transforms.entities import NerSettings, create_ner_backend
+        from polyrel.transforms.pairs import PairFilter
+        from polyrel.transforms.relations import RelationModelHandler
+        from polyrel.transforms.sentences import SplitDocument
+
+        self.handler = RelationModelHandler(model or defaults.default_model_dir(), threshold, batch_size, device,
+                                            cjk_words, precision)
+        self.predictor = self.handler.load_model()
+        self.ner_name = ner
+        self.ner = create_ner_backend(ner, NerSettings(stanza_dir, ner_model, precision))
+        self.splitter = SplitDocument(stanza_dir, lang)
+        config = self.predictor.config
+        self.rules = PairFilter(frozenset(config.entity_types), max_pair_distance)
+        self.model_id = config.model_id or self.handler.model_dir
+
+    def __call__(self, inputs: str | dict[str, Any] | Iterable[str | dict[str, Any]]) -> list[Extraction]:
+        """Extract from one text or record, or many: a record is `polyrel run`'s JSONL object
+        (`text`, optional `id`, `lang`, `entities`); a bare text gets its position as its id."""
+        items = [inputs] if isinstance(inputs, (str, dict)) else list(inputs)
+        return [self._one(item, str(position)) for position, item in enumerate(items)]
+
+    def _one(self, item: str | dict[str, Any], position: str) -> Extraction:
+        from apache_beam.ml.inference.base import PredictionResult
+
+        from polyrel.transforms.entities import align
+        from polyrel.transforms.pairs import enumerate_pairs
+        from polyrel.transforms.read import parse_document
+        from polyrel.transforms.relations import to_query, to_triples
+
+        try:
+            document = parse_document({"text": item} if isinstance(item, str) else item, position)
+        except ValueError as exc:
+            return Extraction(None, (), (), (DeadLetter(None, "read", str(exc)),))
+        errors: list[DeadLetter] = []
+        segmented = next(iter(self.splitter.process(document)))
+        if isinstance(segmented, DeadLetter):
+            return Extraction(document, (), (), (segmented,))
+        assert isinstance(segmented, SegmentedDocument)
+        lang = segmented.sentences[0].lang if segmented.sentences else (document.lang or "und")
+        sentences: list[AnnotatedSentence] = []
+        for annotated in align(segmented, self.ner(document, lang), self.ner_name):
+            (errors if isinstance(annotated, DeadLetter) else sentences).append(annotated)  # type: ignore[arg-type]
+        pairs = [p for s in sentences for p in enumerate_pairs(s, self.rules)]
+        predictions = self.predictor.predict([to_query(p, self.handler.cjk_words) for p in pairs],
+                                             self.handler.batch_size, self.handler.threshold)
+        triples: list[Triple] = []
+        for pair, prediction in zip(pairs, predictions):
+            for out in to_triples(PredictionResult(pair, prediction)):
+                (errors if isinstance(out, DeadLetter) else triples).append(out)  # type: ignore[arg-type]
+        return Extraction(document, tuple(sentences), tuple(triples), tuple(errors))
+
+    def triples_table(self, results: Sequence[Extraction]) -> pa.Table:
+        """The triples of `results` as `polyrel run` writes them (schemas/tables.py TRIPLES_SCHEMA)."""
+        import pyarrow as pa
+
+        from polyrel.schemas import tables
+
+        rows = [tables.triple_row(t, self.model_id, API_RUN_ID) for r in results for t in r.triples]
+        return pa.Table.from_pylist(rows, schema=tables.TRIPLES_SCHEMA)
+
+    def extract_table(self, table: Any, text_column: str = "text", id_column: str = "id") -> pa.Table:
+        """Triples of every row of a pandas DataFrame or pyarrow Table: texts from `text_column`,
+        ids from `id_column` where the table has one, else the row number."""
+        import pyarrow as pa
+
+        data = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
+        columns = data.to_pydict()
+        ids = [str(i) for i in columns[id_column]] if id_column in columns else [str(i) for i in range(data.num_rows)]
+        return self.triples_table(self([{"id": i, "text": t} for i, t in zip(ids, columns[text_column])]))
+
+
+def read_triples(out_dir: str) -> pa.Table:
+    """The triples table a `polyrel run` wrote into `out_dir` (`.to_pandas()` for a DataFrame)."""
+    from polyrel.pipeline.summary import read_table
+
+    return read_table(out_dir, "triples")
+
+
+def read_entities(out_dir: str) -> pa.Table:
+    """The entities table a `polyrel run` wrote into `out_dir`."""
+    from polyrel.pipeline.summary import read_table
+
+    return read_table(out_dir, "entities")

@@ -18,7 +18,7 @@ def test_readme_stays_short():
 def test_python_api_snippet_runs_as_written():
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Python API"):]
-    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    snippet = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     scope: dict = {}
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):

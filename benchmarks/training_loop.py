@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2, help="epochs each loop trains")
     parser.add_argument("--top-layers", type=int, default=3, help="encoder layers trained in full")
     parser.add_argument("--neg-ratio", type=float, default=2.0, help="no-relation pairs sampled per gold pair each epoch")
+    parser.add_argument("--train-sample", type=int, default=None, help="train sentences (fixed, seed 0; default: all)")
     parser.add_argument("--dev-sample", type=int, default=200, help="dev sentences scored after each epoch (seed 0)")
     parser.add_argument("--seed", type=int, default=13, help="seed of both runs")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the record goes")
     args = parser.parse_args(argv)
-    train = read_corpus(sorted((args.data / "en").glob("*-train.json.gz"))).sentences
+    train = sample(read_corpus(sorted((args.data / "en").glob("*-train.json.gz"))).sentences, args.train_sample)
     dev = sample(read_corpus(sorted((args.data / "en").glob("*-dev.json.gz"))).sentences, args.dev_sample)
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -169,14 +169,16 @@ def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float 
 
 def sweep(docs: Sequence[GoldDocument], output: Output, min_precision: float) -> dict[str, Any]:
     """Triple precision/recall/F1 (exact, over all documents) at thresholds 0.00…1.00, and the
-    threshold of best F1 among those with precision ≥ `min_precision` (None if none reaches it)."""
+    threshold of best F1 among those with precision ≥ `min_precision`; where no threshold reaches
+    that precision, the threshold of best F1 overall (`precision_floor_met` False says so)."""
     curve = []
     for step in range(101):
         t = step / 100
         curve.append({"threshold": t, **score_output(docs, output, t)["all"]["triples_exact"]})
     eligible = [c for c in curve if c["precision"] >= min_precision and c["predicted"]]
-    best = max(eligible, key=lambda c: (c["f1"], -c["threshold"]), default=None)
-    return {"min_precision": min_precision, "chosen": best, "curve": curve}
+    floor_met = bool(eligible)
+    best = max(eligible or [c for c in curve if c["predicted"]], key=lambda c: (c["f1"], -c["threshold"]), default=None)
+    return {"min_precision": min_precision, "precision_floor_met": floor_met, "chosen": best, "curve": curve}
 
 
 def plot_curve(result: dict[str, Any], path: str, title: str) -> None:
@@ -301,6 +303,8 @@ def render(result: dict[str, Any]) -> str:
                          f" | {100 * m['entities_span']['f1']:5.1f}")
     if "sweep" in result:
         chosen = result["sweep"]["chosen"]
-        lines.append(f"chosen threshold: {chosen['threshold'] if chosen else None}"
-                     f" (best F1 with precision ≥ {result['sweep']['min_precision']})")
+        floor = result["sweep"]["min_precision"]
+        rule = (f"best F1 with precision ≥ {floor}" if result["sweep"]["precision_floor_met"]
+                else f"no threshold reaches precision {floor}: best F1")
+        lines.append(f"chosen threshold: {chosen['threshold'] if chosen else None} ({rule})")
     return "\n".join(lines)

@@ -51,6 +51,8 @@ def test_exact_relaxed_and_threshold_scoring():
     result = sweep([gold], output, 0.9)
     assert result["chosen"]["threshold"] == pytest.approx(0.41) and result["chosen"]["f1"] == pytest.approx(0.6667)
     assert relaxed_matches({((0, 3), (11, 12), "physical")}, gold.triples) == 1
+    unreachable = sweep([gold], output, 1.1)  # no threshold reaches it: the best F1 overall, flagged
+    assert not unreachable["precision_floor_met"] and unreachable["chosen"]["f1"] == pytest.approx(0.6667)
 
 
 def test_score_command_runs_the_pipeline_and_writes_a_report(tiny_relation_model_dir, tmp_path, capsys):

@@ -12,7 +12,7 @@ from polyrel.cli import main
 
 POLYREL_FLAGS = ("inputs", "out", "model", "ner", "ner_model", "stanza_dir", "lang", "max_pair_distance",
                  "restrict_type_pairs", "threshold", "cjk_words", "max_doc_chars", "batch_size", "num_shards", "device",
-                 "run_id")
+                 "precision", "run_id")
 
 
 def translate(argv: list[str]) -> list[str]:

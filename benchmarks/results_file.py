@@ -7,7 +7,6 @@ by its weights, not as "the shipped one", which stops being true when the shippe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import sys
@@ -27,6 +26,7 @@ def write(path: Path, record: Mapping[str, Any]) -> None:
 
 
 def model_label(directory: str | Path) -> str:
-    """`NAME@SHA`: the directory's name and the first 12 hex digits of its weights' sha256."""
-    weights = Path(directory) / "model.safetensors"
-    return f"{Path(directory).name}@{hashlib.sha256(weights.read_bytes()).hexdigest()[:12]}"
+    """`NAME@SHA` of a model directory (`polyrel.model.backbone.weights_label`)."""
+    from polyrel.model.backbone import weights_label
+
+    return weights_label(directory)

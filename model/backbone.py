@@ -107,6 +107,13 @@ def save_config(config: Any, path: Path) -> None:
     path.write_text(json.dumps(asdict(config), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def weights_label(directory: str | Path) -> str:
+    """`NAME@SHA`: a model directory's name and the first 12 hex digits of its weights' sha256, so a
+    record names the weights it measured, not "the shipped model"."""
+    weights = Path(directory) / WEIGHTS_NAME
+    return f"{Path(directory).name}@{hashlib.sha256(weights.read_bytes()).hexdigest()[:12]}"
+
+
 def encoder_fingerprint(encoder_dir: str | Path) -> str:
     """A cheap identity of a checkpoint: tensor names, shapes and each tensor's first values."""
     digest = hashlib.sha256()

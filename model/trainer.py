@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from polyrel.model import checkpoint
-from polyrel.model.backbone import EncoderModel, input_embeddings, token_ids
+from polyrel.model.backbone import EncoderModel, input_embeddings, json_roundtrip, token_ids
 from polyrel.model.encoding import length_batches
 from polyrel.model.precision import autocast, resolve
 
@@ -93,11 +93,6 @@ class TrainingTask(Protocol):
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
 
     def evaluate(self, model: EncoderModel, device: str) -> dict[str, float]: ...
-
-
-def _jsonable(value: Any) -> Any:
-    """As the value reads back from JSON (tuples become lists), so settings compare alike."""
-    return json.loads(json.dumps(value))
 
 
 def seed_everything(seed: int) -> None:
@@ -258,8 +253,8 @@ class Trainer:
         and random generators are restored in place."""
         saved, tensors = checkpoint.load(directory)
         path = directory / checkpoint.STATE
-        ours = {k: v for k, v in _jsonable(asdict(self.config)).items() if k != "progress"}
-        legacy = _jsonable(LEGACY_SETTINGS)
+        ours = {k: v for k, v in json_roundtrip(asdict(self.config)).items() if k != "progress"}
+        legacy = json_roundtrip(LEGACY_SETTINGS)
         changed = sorted(k for k, v in ours.items() if saved["config"].get(k, legacy.get(k)) != v)
         if changed:
             raise ValueError(f"{path} was written with other training settings ({', '.join(changed)} differ); "

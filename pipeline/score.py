@@ -19,7 +19,6 @@ scores the same sentences; pick thresholds on dev files, never on test.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shlex
 import sys
@@ -212,12 +211,6 @@ def save_threshold(model_dir: str, threshold: float) -> None:
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def weights_label(directory: str) -> str:
-    """`NAME@SHA`: a model directory's name and the first 12 hex digits of its weights' sha256."""
-    weights = Path(directory) / "model.safetensors"
-    return f"{Path(directory).name}@{hashlib.sha256(weights.read_bytes()).hexdigest()[:12]}"
-
-
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "score", help="score the pipeline end to end (triples and entities from raw text) on annotated data",
@@ -243,6 +236,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from polyrel.model.backbone import weights_label
     from polyrel.model.data import heldout_keys, read_corpus
     from polyrel.pipeline import defaults
     from polyrel.pipeline.options import RunOptions

@@ -65,10 +65,24 @@ def adapter_config(args: argparse.Namespace) -> AdapterConfig | None:
     return AdapterConfig(r=r, alpha=2 * r, top_layers=args.top_layers)
 
 
+def continued_model(directory: str, labels: tuple[str, ...]) -> tuple:
+    """A saved relation model to train further; refused when the data holds labels it cannot output."""
+    from polyrel.model.modeling import RelationModel
+
+    model, tokenizer = RelationModel.from_pretrained(directory)
+    unknown = sorted(set(labels) - set(model.config.labels))
+    if unknown:
+        raise ValueError(f"--init {directory}: the training data has labels this model does not output: {', '.join(unknown)}")
+    return model, tokenizer
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a relation model (several --train files: one joint model)")
     add_data_arguments(train)
     train.add_argument("--output", required=True, help="model directory to write (best epoch)")
+    train.add_argument("--init", metavar="MODEL_DIR", default=None,
+                       help="train further from a saved relation model: its encoder, markers, pooling, labels and adapter"
+                       " come from MODEL_DIR and the model options below are ignored")
     train.add_argument("--encoder", default="multilingual-e5-small", help="HF name or local path; multilingual-e5-small works offline")
     train.add_argument("--markers", choices=MARKER_SCHEMES, default="etm", help="entity markers: etm (type markers) or um (uniform)")
     train.add_argument("--pooling", choices=POOLINGS, default="emp", help="summary vector: sentence start, entity starts, entity max pooling")
@@ -138,17 +152,20 @@ def run_train(args: argparse.Namespace) -> int:
 
     train, dev = training_data(args)
     labels, types, type_pairs = collect_inventory(train)
-    model, tokenizer = initialise_model(
-        args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
-        adapter=adapter_config(args),
-        classify_output=args.classify_output, word_joining=args.word_joining,
-    )
+    if args.init:
+        model, tokenizer = continued_model(args.init, labels)
+    else:
+        model, tokenizer = initialise_model(
+            args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
+            adapter=adapter_config(args),
+            classify_output=args.classify_output, word_joining=args.word_joining,
+        )
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, neg_ratio=args.neg_ratio,
         freeze_embeddings=args.freeze_embeddings, share_encoder_passes=args.shared_passes,
         language_fraction=args.language_fraction, full_languages=tuple(args.full_languages), precision=args.precision,
-        progress=not args.quiet,
+        initialised_from=args.init, progress=not args.quiet,
     )
     task = RelationTask(model, tokenizer, train, dev, config)
     result = Trainer(model, tokenizer, config).fit(task, args.output, resume=args.resume)

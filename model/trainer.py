@@ -59,6 +59,8 @@ class TrainingConfig:
     precision: str = "auto"  # forward passes in bf16 where the device computes it natively (model/precision.py)
     # compact models training top layers alone: compute the states below them once (model/layer_cache.py)
     cache_lower_layers: bool = True
+    # a saved model this run continues from (`polyrel train --init`), recorded in training.json; None: fresh
+    initialised_from: str | None = None
     progress: bool = True
 
 
@@ -66,7 +68,7 @@ class TrainingConfig:
 # trained under: one that lacks the setting resumes when the run asks for that value.
 LEGACY_SETTINGS: dict[str, Any] = {
     "share_encoder_passes": False, "language_fraction": None, "full_languages": ("en",), "precision": "fp32",
-    "cache_lower_layers": False,
+    "cache_lower_layers": False, "initialised_from": None,
 }
 
 

@@ -7,6 +7,7 @@ An output directory (any fsspec URL) that runs incrementally looks like this:
     <out>/runs/<run_id>/triples/…        each run's tables; runs never overwrite each other
     <out>/runs/<run_id>/entities/…
     <out>/runs/<run_id>/errors/…
+    <out>/runs/<run_id>/files/…
 
 A run goes: `Manifest.load(out)` → `plan(documents)` sorts the input into new, changed,
 unchanged and deleted documents by a content hash → `plan.save(out, run_id)` → the pipeline
@@ -91,7 +92,7 @@ def run_dir(out_dir: str, run_id: str) -> str:
 
 
 def table_dir(out_dir: str, run_id: str, table: str) -> str:
-    """`<out>/runs/<run_id>/<table>` (table: triples | entities | errors)."""
+    """`<out>/runs/<run_id>/<table>` (table: triples | entities | errors | files)."""
     return _join(run_dir(out_dir, run_id), table)
 
 

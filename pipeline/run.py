@@ -1,7 +1,8 @@
 """Building the Beam graph from `RunOptions`, running it, and reading back what it did.
 
     Read → Sentences → Entities → Pairs → Relations (RunInference) → triples/
-                                  └→ entities/            every stage's dead letters → errors/
+     │                            └→ entities/            every stage's dead letters → errors/
+     └→ files/ (records, documents and dead letters of each input file)
 
 The graph ends in one Flatten of the three tables' final file lists: DaskRunner computes
 only the last transform's result, so every sink must feed it.
@@ -28,7 +29,6 @@ from polyrel.transforms.relations import ClassifyRelations, RelationModelHandler
 from polyrel.transforms.sentences import SplitSentences
 from polyrel.transforms.write import WriteTable
 
-TABLES = ("triples", "entities", "errors")
 
 
 def entity_rows(annotated: AnnotatedSentence, run_id: str) -> list[dict]:
@@ -43,7 +43,7 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
     read, `finish` consumes the written paths (commits the manifest) and becomes the last step.
     """
     run_id, out = options.run_id, options.output.rstrip("/")
-    documents, read_errors = pipeline | "Read" >> ReadDocuments(options.inputs, options.max_doc_chars)
+    documents, read_errors, file_counts = pipeline | "Read" >> ReadDocuments(options.inputs, options.max_doc_chars)
     if select is not None:
         documents = documents | "Select" >> select
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
@@ -74,6 +74,9 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         errors
         | "ErrorRows" >> beam.Map(tables.error_row, run_id)
         | "WriteErrors" >> sink("errors", tables.ERRORS_SCHEMA, tables.SORT_KEYS["errors"]),
+        file_counts
+        | "FileRows" >> beam.Map(tables.file_row, run_id)
+        | "WriteFiles" >> sink("files", tables.FILES_SCHEMA, tables.SORT_KEYS["files"]),
     )
     written = written | "Written" >> beam.Flatten()
     return written if finish is None else written | "Finish" >> finish

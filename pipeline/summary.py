@@ -22,11 +22,22 @@ def _counts(title: str, values: list[str]) -> list[str]:
     return [f"{title}: " + (", ".join(f"{k} {n}" for k, n in counts.most_common()) or "none")]
 
 
-def accounting(counters: dict[str, int]) -> str:
-    """Every input record ends as a document or a dead letter of the read stage: the line says whether it did."""
-    records, documents, dead = (counters.get(k, 0) for k in ("records", "documents", "errors_read"))
-    verdict = "every record accounted for" if records == documents + dead else "MISMATCH: records lost"
-    return f"accounting: records {records} = documents {documents} + read dead letters {dead} ({verdict})"
+def accounting(files: pa.Table, shown: int = 10) -> list[str]:
+    """Every input record ends as a document or a dead letter of the read stage: the total, then
+    each compressed or unbalanced file (up to `shown`), from the run's `files` table."""
+    rows = files.to_pylist()
+    records, documents, dead = (sum(r[k] for r in rows) for k in ("records", "documents", "dead_letters"))
+    unbalanced = [r for r in rows if r["records"] != r["documents"] + r["dead_letters"]]
+    verdict = "every record accounted for" if not unbalanced else f"MISMATCH in {len(unbalanced)} files: records lost"
+    lines = [f"accounting: records {records} = documents {documents} + read dead letters {dead} in {len(rows)} files ({verdict})"]
+    listed = unbalanced + [r for r in rows if r["compressed"] and r not in unbalanced]
+    for r in listed[:shown]:
+        mark = "" if r in unbalanced else " (gzip)"
+        lines.append(printable(f"  {r['file']}{mark}: records {r['records']} = documents {r['documents']}"
+                               f" + dead letters {r['dead_letters']}" + ("  MISMATCH" if r in unbalanced else "")))
+    if len(listed) > shown:
+        lines.append(f"  … {len(listed) - shown} more in the files table")
+    return lines
 
 
 def summarise(output: str, counters: dict[str, int] | None, examples: int = 5) -> str:
@@ -36,7 +47,7 @@ def summarise(output: str, counters: dict[str, int] | None, examples: int = 5) -
         lines.append("counters: not reported by this runner")
     else:
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
-        lines.append(accounting(counters))
+    lines += accounting(read_table(output, "files"))
     lines.append(f"triples: {triples.num_rows}")
     lines += _counts("  by relation", triples.column("relation").to_pylist())
     lines += _counts("  by language", triples.column("lang").to_pylist())

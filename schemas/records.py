@@ -105,3 +105,19 @@ class DeadLetter:
     reason: str
     raw: str | None = None  # the offending input (line, entity, pair) where available
     source: str | None = None  # file the record came from, where known
+
+
+@dataclass(frozen=True)
+class FileCount:
+    """What one input file held: each record read ends as a document or a dead letter, so
+    `records == documents + dead_letters` unless something was lost between reading and output."""
+
+    file: str  # the file's URL, or the input pattern that matched no file
+    records: int
+    documents: int = 0
+    dead_letters: int = 0
+    compressed: bool = False
+
+    @property
+    def balanced(self) -> bool:
+        return self.records == self.documents + self.dead_letters

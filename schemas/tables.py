@@ -15,11 +15,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from polyrel.schemas.records import DeadLetter, EntityMention, Sentence, Triple
+from polyrel.schemas.records import DeadLetter, EntityMention, FileCount, Sentence, Triple
 
 TRIPLES_VERSION = 1
 ENTITIES_VERSION = 1
 ERRORS_VERSION = 1
+FILES_VERSION = 1
 
 
 def _schema(name: str, version: int, fields: list[pa.Field]) -> pa.Schema:
@@ -67,6 +68,16 @@ ERRORS_SCHEMA = _schema("errors", ERRORS_VERSION, [
     pa.field("reason", pa.string(), nullable=False),
     pa.field("raw", pa.string()),
     pa.field("source", pa.string()),
+    pa.field("run_id", pa.string(), nullable=False),
+])
+
+
+FILES_SCHEMA = _schema("files", FILES_VERSION, [
+    pa.field("file", pa.string(), nullable=False),
+    pa.field("records", pa.int64(), nullable=False),
+    pa.field("documents", pa.int64(), nullable=False),
+    pa.field("dead_letters", pa.int64(), nullable=False),
+    pa.field("compressed", pa.bool_(), nullable=False),
     pa.field("run_id", pa.string(), nullable=False),
 ])
 
@@ -126,10 +137,16 @@ def error_row(letter: DeadLetter, run_id: str) -> dict[str, Any]:
             "raw": letter.raw, "source": letter.source, "run_id": run_id}
 
 
+def file_row(count: FileCount, run_id: str) -> dict[str, Any]:
+    return {"file": count.file, "records": count.records, "documents": count.documents,
+            "dead_letters": count.dead_letters, "compressed": count.compressed, "run_id": run_id}
+
+
 # The key each table's rows are sorted by inside a file, so output files are byte-identical
 # whatever the runner or bundle order.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
     "triples": ("triple_id",),
     "entities": ("entity_id", "sentence_index"),
     "errors": ("stage", "doc_id", "reason", "raw", "source"),
+    "files": ("file",),
 }

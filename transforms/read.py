@@ -22,7 +22,7 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 
-from polyrel.schemas.records import CharSpan, DeadLetter, Document
+from polyrel.schemas.records import CharSpan, DeadLetter, Document, FileCount
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 
 STAGE = "read"
@@ -54,10 +54,10 @@ class InputFile:
     name: str
 
 
-def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter]:
+def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter | FileCount]:
     """The files a path, glob, directory or URL names, sorted; every file of a directory except
-    hidden ones, so a file polyrel cannot read is a dead letter, never skipped in silence."""
-    count("records")  # the pattern itself, until it names files
+    hidden ones, so a file polyrel cannot read is a dead letter, never skipped in silence. A pattern
+    that names no file is one record: a dead letter."""
     fs, path = fsspec.core.url_to_fs(pattern)
     remote = "://" in pattern
     if any(c in path for c in "*?["):
@@ -72,9 +72,9 @@ def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter]:
     else:
         root, paths = "", []
     files = sorted(p for p in paths if not fs.isdir(p))
-    if files:
-        count("records", -1)
-    else:
+    if not files:
+        count("records")
+        yield FileCount(pattern, records=1)
         yield dead_letter(DeadLetter(None, STAGE, f"no input files match {pattern!r}", source=pattern))
     for p in files:
         url = fs.unstrip_protocol(p) if remote else p
@@ -84,20 +84,20 @@ def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter]:
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _read_bytes(url: str) -> tuple[bytes, str | None]:
-    """The file's bytes, gunzipped when gzip (by magic bytes), and what went wrong: a damaged or
-    cut-off .gz yields what decompressed before the damage, its last partial line dropped."""
+def _read_bytes(url: str) -> tuple[bytes, bool, str | None]:
+    """The file's bytes, gunzipped when gzip (by magic bytes), whether it was, and what went wrong:
+    a damaged or cut-off .gz yields what decompressed before the damage, its last partial line dropped."""
     with fsspec.open(url, "rb") as handle:
         data = handle.read()
     if data[:2] != b"\x1f\x8b":
-        return data, None
+        return data, False, None
     out, problem = _gunzip(data)
     if problem is None:
-        return out, None
+        return out, True, None
     complete = out[: out.rfind(b"\n") + 1]
     what, detail = problem
     lines = complete.count(b"\n")
-    return complete, f"compressed data {what} after {lines} complete lines ({detail}); the lines before were read"
+    return complete, True, f"compressed data {what} after {lines} complete lines ({detail}); the lines before were read"
 
 
 def _gunzip(data: bytes, chunk: int = 4096) -> tuple[bytes, tuple[str, str] | None]:
@@ -179,30 +179,38 @@ def _has_visible_text(text: str) -> bool:
 
 
 class ReadFile(beam.DoFn):
-    """One file → its documents, or dead letters for lines and files it cannot read. Every record
-    read is counted (`records`), so records = documents + read dead letters."""
+    """One file → its documents, or dead letters for lines and files it cannot read, then the
+    file's `FileCount`. Each record read yields exactly one of the two and is counted (`records`),
+    so records = documents + read dead letters, per file and in total."""
 
     def __init__(self, max_doc_chars: int) -> None:
         self.max_doc_chars = max_doc_chars
 
-    def process(self, file: InputFile) -> Iterator[Document | DeadLetter]:
+    def process(self, file: InputFile) -> Iterator[Document | DeadLetter | FileCount]:
+        compressed, outputs = self._records(file)
+        records = 0
+        for out in outputs:
+            records += 1
+            yield out
+        count("records", records)
+        yield FileCount(file.url, records, compressed=compressed)
+
+    def _records(self, file: InputFile) -> tuple[bool, Iterable[Document | DeadLetter]]:
+        """Whether the file is gzip, and what it holds: one output per record."""
         kind = _kind(file.url)
         if kind is None:
-            count("records")
-            yield dead_letter(DeadLetter(None, STAGE, "unsupported file type (expected .jsonl, .json, .ndjson or"
-                                         " .txt, optionally .gz); file skipped", source=file.url))
-            return
+            return False, [dead_letter(DeadLetter(None, STAGE, "unsupported file type (expected .jsonl, .json, .ndjson or"
+                                           " .txt, optionally .gz); file skipped", source=file.url))]
         try:
-            data, damage = _read_bytes(file.url)
+            data, compressed, damage = _read_bytes(file.url)
         except OSError as exc:
-            count("records")
-            yield dead_letter(DeadLetter(None, STAGE, f"cannot read file: {exc}", source=file.url))
-            return
+            return False, [dead_letter(DeadLetter(None, STAGE, f"cannot read file: {exc}", source=file.url))]
         if data[:2] in UTF16_BOMS:
-            count("records")
-            yield dead_letter(DeadLetter(None, STAGE, "file is UTF-16 (byte-order mark); polyrel reads UTF-8:"
-                                         " convert it, e.g. iconv -f UTF-16 -t UTF-8", source=file.url))
-            return
+            return compressed, [dead_letter(DeadLetter(None, STAGE, "file is UTF-16 (byte-order mark); polyrel reads"
+                                                       " UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8", source=file.url))]
+        return compressed, self._decoded(file, kind, data, damage)
+
+    def _decoded(self, file: InputFile, kind: str, data: bytes, damage: str | None) -> Iterator[Document | DeadLetter]:
         if kind == "text":
             yield from self._text(file, data)
         else:
@@ -210,11 +218,9 @@ class ReadFile(beam.DoFn):
                 if line.strip():
                     yield from self._line(file, number, line)
         if damage:
-            count("records")
             yield dead_letter(DeadLetter(None, STAGE, damage, source=file.url))
 
     def _text(self, file: InputFile, data: bytes) -> Iterator[Document | DeadLetter]:
-        count("records")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -223,7 +229,6 @@ class ReadFile(beam.DoFn):
         yield from self._checked(Document(file.name, text, source=file.url), text, file.url)
 
     def _line(self, file: InputFile, number: int, line: bytes) -> Iterator[Document | DeadLetter]:
-        count("records")
         source = f"{file.url}:{number}"
         try:
             raw = line.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -294,18 +299,42 @@ class ReadDocuments(beam.PTransform):
         self.inputs = list(inputs)
         self.max_doc_chars = max_doc_chars
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> tuple[beam.PCollection, beam.PCollection]:
-        files, bad_patterns = split_dead_letters(
+    def expand(self, pbegin: beam.pvalue.PBegin) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
+        """(documents, dead letters, one `FileCount` per input file or unmatched pattern)."""
+        matched, match_counts = _split_counts(
             pbegin | "Patterns" >> beam.Create(self.inputs) | "Expand" >> beam.FlatMap(expand_input), "ReadMatch")
-        records = (
+        files, bad_patterns = split_dead_letters(matched, "ReadMatch")
+        read, read_counts = _split_counts(
             files
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(ReadFile(self.max_doc_chars))
-        )
-        documents, bad_records = split_dead_letters(records, "ReadFiles")
+            | "ReadFiles" >> beam.ParDo(ReadFile(self.max_doc_chars)), "ReadFiles")
+        documents, bad_records = split_dead_letters(read, "ReadFiles")
         unique, duplicates = split_dead_letters(
             documents
             | "KeyById" >> beam.Map(lambda d: (d.id, d))
             | "GroupById" >> beam.GroupByKey()
             | "FirstOfEachId" >> beam.FlatMap(_first_of_each_id), "UniqueIds")
-        return unique, (bad_patterns, bad_records, duplicates) | "Errors" >> beam.Flatten()
+        errors = (bad_patterns, bad_records, duplicates) | "Errors" >> beam.Flatten()
+        per_file = {
+            "read": (match_counts, read_counts) | "Counts" >> beam.Flatten() | "KeyCounts" >> beam.Map(lambda c: (c.file, c)),
+            "documents": unique | "DocumentFiles" >> beam.Map(lambda d: (_file_of(d.source), 1)) | "SumDocuments" >> beam.CombinePerKey(sum),
+            "dead": errors | "ErrorFiles" >> beam.Map(lambda e: (_file_of(e.source), 1)) | "SumErrors" >> beam.CombinePerKey(sum),
+        } | "PerFile" >> beam.CoGroupByKey() | "FileCounts" >> beam.MapTuple(_file_count)
+        return unique, errors, per_file
+
+
+def _split_counts(pcoll: beam.PCollection, stage: str) -> tuple[beam.PCollection, beam.PCollection]:
+    """(everything else, the `FileCount`s) of a read step's output."""
+    return (pcoll | f"{stage}.Records" >> beam.Filter(lambda x: not isinstance(x, FileCount)),
+            pcoll | f"{stage}.Counts" >> beam.Filter(lambda x: isinstance(x, FileCount)))
+
+
+def _file_of(source: str | None) -> str:
+    """The file (or pattern) a record's source names, without its line number."""
+    return _position(source or "")[0]
+
+
+def _file_count(file: str, groups: dict[str, list[Any]]) -> FileCount:
+    tallies = groups["read"]
+    return FileCount(file, sum(t.records for t in tallies), sum(groups["documents"]), sum(groups["dead"]),
+                     any(t.compressed for t in tallies))

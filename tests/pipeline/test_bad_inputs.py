@@ -21,6 +21,10 @@ def run(corpus, out, *extra):
 def check(out, printed):
     accounting = next(line for line in printed.splitlines() if line.startswith("accounting:"))
     assert "every record accounted for" in accounting, accounting
+    files = read_table(str(out), "files").to_pylist()
+    assert all(f["records"] == f["documents"] + f["dead_letters"] for f in files)
+    archives = [f for f in files if f["compressed"]]
+    assert archives and all(f"{f['file']} (gzip): records {f['records']}" in printed for f in archives)
     triples, entities = read_table(str(out), "triples"), read_table(str(out), "entities")
     assert len(set(triples.column("triple_id").to_pylist())) == triples.num_rows
     assert len(set(entities.column("entity_id").to_pylist())) == entities.num_rows

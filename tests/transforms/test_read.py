@@ -6,12 +6,15 @@ import fsspec
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from polyrel.schemas.records import CharSpan, DeadLetter, Document
+from polyrel.schemas.records import CharSpan, DeadLetter, Document, FileCount
 from polyrel.transforms.read import InputFile, ReadDocuments, ReadFile, expand_input
 
 
 def read(path, max_doc_chars=1000):
-    return list(ReadFile(max_doc_chars).process(InputFile(str(path), path.name)))
+    """The documents and dead letters of one file; its closing `FileCount` checked against them."""
+    *out, tally = ReadFile(max_doc_chars).process(InputFile(str(path), path.name))
+    assert tally == FileCount(str(path), len(out), compressed=path.name.endswith(".gz"))
+    return out
 
 
 def test_jsonl_documents_and_every_bad_line_class(tmp_path):
@@ -68,7 +71,8 @@ def test_expand_directories_globs_and_urls(tmp_path):
     assert list(expand_input(str(tmp_path))) == [InputFile(str(tmp_path / n), n) for n in names]
     assert list(expand_input(str(tmp_path / "*.txt"))) == [InputFile(str(tmp_path / "y.txt"), "y.txt")]
     assert list(expand_input(str(tmp_path / "y.txt"))) == [InputFile(str(tmp_path / "y.txt"), "y.txt")]
-    [missing] = list(expand_input(str(tmp_path / "nothing*.jsonl")))
+    tally, missing = list(expand_input(str(tmp_path / "nothing*.jsonl")))
+    assert tally == FileCount(str(tmp_path / "nothing*.jsonl"), records=1)
     assert isinstance(missing, DeadLetter) and "no input files match" in missing.reason
     fsspec.filesystem("memory").pipe("/polyrel-test/expand/a.jsonl", b"")
     url = "memory:///polyrel-test/expand/a.jsonl"
@@ -79,7 +83,28 @@ def test_read_documents_transform_from_memory_url():
     fs = fsspec.filesystem("memory")
     fs.pipe("/polyrel-test/read/docs.jsonl", b'{"id": "m1", "text": "One."}\n{"id": "m2", "text": "Two."}\nnope\n')
     with BeamPipeline() as p:
-        docs, errors = p | ReadDocuments(["memory://polyrel-test/read/", "memory://polyrel-test/none/*.txt"], 100)
+        docs, errors, _ = p | ReadDocuments(["memory://polyrel-test/read/", "memory://polyrel-test/none/*.txt"], 100)
         assert_that(docs | beam.Map(lambda d: d.id), equal_to(["m1", "m2"]), label="docs")
         assert_that(errors | beam.Map(lambda e: (e.stage, e.reason.split(":")[0])),
                     equal_to([("read", "unparseable JSON"), ("read", "no input files match 'memory")]), label="errors")
+
+
+def test_every_file_counted_and_balanced(tmp_path):
+    """Per file: records read = documents kept + dead letters, duplicates and damaged archives included."""
+    (tmp_path / "a.jsonl").write_text('{"id": "1", "text": "One."}\n{"id": "1", "text": "Again."}\nnope\n')
+    good = b"".join(b'{"id": "g%d", "text": "Doc %d."}\n' % (i, i) for i in range(40))
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(good, mtime=0)[:-30])  # cut off near its end
+    (tmp_path / "c.csv").write_text("x")
+    pattern = str(tmp_path / "none" / "*.txt")
+    with BeamPipeline() as p:
+        _, _, counts = p | ReadDocuments([str(tmp_path), pattern], 100)
+        # every file balances; the cut archive keeps the complete lines before the cut, one dead letter for the cut
+        assert_that(counts | beam.Map(balance), equal_to([
+            ("a.jsonl", True, 2, False), ("c.csv", True, 1, False), ("*.txt", True, 1, False), ("b.jsonl.gz", True, 1, True),
+        ]), label="balanced")
+        assert_that(counts | beam.Map(lambda c: f"{c.file.rsplit('/', 1)[1]} {c.records} {c.documents}"),
+                    equal_to(["a.jsonl 3 1", "c.csv 1 0", "*.txt 1 0", "b.jsonl.gz 35 34"]), label="counts")
+
+
+def balance(count: FileCount) -> tuple:
+    return count.file.rsplit("/", 1)[1], count.balanced, count.dead_letters, count.compressed

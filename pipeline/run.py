@@ -30,7 +30,6 @@ from polyrel.transforms.sentences import SplitSentences
 from polyrel.transforms.write import WriteTable
 
 
-
 def entity_rows(annotated: AnnotatedSentence, run_id: str) -> list[dict]:
     return [tables.entity_row(annotated.sentence, m, run_id) for m in annotated.entities]
 

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from polyrel.kg import vocabulary as v
 from polyrel.kg.mapping import REQUIRED_COLUMNS, document_quads, rows_digest
+from polyrel.progress import track
 from polyrel.schemas.tables import TRIPLES_VERSION
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ class GraphStore:
         current = self.documents()
         batch: list[str] = []
         batch_quads = 0
-        for doc_id in sorted(documents):
+        for doc_id in track(sorted(documents), "kg load", unit="doc"):
             run_id, rows = documents[doc_id]
             stored = current.get(doc_id)
             if not force and stored == (run_id, rows_digest(rows)):

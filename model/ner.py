@@ -22,6 +22,7 @@ from tokenizers import Regex, pre_tokenizers
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from polyrel import progress
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
 from polyrel.model.precision import resolve
 
@@ -251,12 +252,13 @@ class EntityRecognizer:
     def config(self) -> NerConfig:
         return self.model.config
 
-    def tag_probabilities(self, windows: list[TextEncoding], batch_size: int = 32) -> list[np.ndarray]:
+    def tag_probabilities(self, windows: list[TextEncoding], batch_size: int = 32, desc: str | None = None) -> list[np.ndarray]:
+        """Tag distributions of each window; with `desc`, a progress bar of that name counts the windows."""
         from polyrel.model.encoding import length_batches
 
         out: list[np.ndarray] = [np.empty(0)] * len(windows)
         pad_id = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
+        with torch.inference_mode(), progress.bar(desc=desc or "", total=len(windows), unit="window", show=desc is not None) as bar:
             for batch in length_batches([len(w.input_ids) for w in windows], batch_size):
                 width = max(len(windows[i].input_ids) for i in batch)
                 ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -267,12 +269,13 @@ class EntityRecognizer:
                 probs = self.model(mask.to(self.device), ids.to(self.device)).float().softmax(-1).cpu().numpy()
                 for row, i in enumerate(batch):
                     out[i] = probs[row, : len(windows[i].input_ids)]
+                bar.update(len(batch))
         return out
 
-    def __call__(self, texts: list[str], batch_size: int = 32) -> list[list[CharEntity]]:
+    def __call__(self, texts: list[str], batch_size: int = 32, desc: str | None = None) -> list[list[CharEntity]]:
         windows = [encode_text(self.tokenizer, t, self.config.max_length) for t in texts]
         flat = [w for ws in windows for w in ws]
-        probs = iter(self.tag_probabilities(flat, batch_size))
+        probs = iter(self.tag_probabilities(flat, batch_size, desc))
         results = []
         for text, ws in zip(texts, windows):
             found: list[CharEntity] = []

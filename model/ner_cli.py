@@ -93,7 +93,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if bad:
         print(f"{args.input}: lines {bad[:10]} have no string `text`", file=sys.stderr)
         return 2
-    found = recognizer([r["text"] for r in records], args.batch_size)
+    found = recognizer([r["text"] for r in records], args.batch_size, desc="ner predict")
     with open(args.output, "w", encoding="utf-8") as out:
         for record, entities in zip(records, found):
             record["entities"] = [

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from polyrel import progress
 from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit
 from polyrel.model.modeling import RelationModel, RelationModelConfig
@@ -93,13 +94,15 @@ class RelationPredictor:
     def encode(self, query: PairQuery) -> EncodedPair | Unfit:
         return self.encoder.encode(query.tokens, query.head, query.tail)
 
-    def probabilities(self, pairs: Sequence[EncodedPair], batch_size: int = 32) -> np.ndarray:
-        """[N, outputs]: softmax over "no relation" + labels (extract), per-label sigmoids or a softmax (classify)."""
+    def probabilities(self, pairs: Sequence[EncodedPair], batch_size: int = 32, desc: str | None = None) -> np.ndarray:
+        """[N, outputs]: softmax over "no relation" + labels (extract), per-label sigmoids or a softmax (classify).
+        With `desc`, a progress bar of that name counts the pairs."""
         out = np.zeros((len(pairs), len(self.config.output_labels)), dtype=np.float32)
         pad_id = self.encoder.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
+        with torch.inference_mode(), progress.bar(desc=desc or "", total=len(pairs), unit="pair", show=desc is not None) as bar:
             for indices, summary in self.model.summaries(pairs, batch_size, pad_id):
                 out[indices] = self.config.probabilities(self.model(summary=summary).float()).cpu().numpy()
+                bar.update(len(indices))
         return out
 
     def predict(

@@ -118,10 +118,13 @@ def decode(probs: np.ndarray, config: RelationModelConfig) -> list[frozenset[str
     return [frozenset(label for label, _ in decide(p, config)) for p in probs]
 
 
-def evaluate_instances(predictor: RelationPredictor, instances: Sequence[PairInstance], batch_size: int = 64) -> Report:
-    """Scores every candidate; an unfit pair predicts nothing, so its gold labels count as misses."""
+def evaluate_instances(predictor: RelationPredictor, instances: Sequence[PairInstance], batch_size: int = 64,
+                       desc: str | None = None) -> Report:
+    """Scores every candidate; an unfit pair predicts nothing, so its gold labels count as misses.
+    With `desc`, a progress bar of that name counts the pairs."""
     fit = [i for i in instances if i.encoded is not None]
-    return score_instances(instances, fit, predictor.probabilities([i.encoded for i in fit], batch_size), predictor.config)  # type: ignore[misc]
+    probs = predictor.probabilities([i.encoded for i in fit], batch_size, desc)  # type: ignore[misc]
+    return score_instances(instances, fit, probs, predictor.config)
 
 
 def score_instances(

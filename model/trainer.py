@@ -23,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
+from polyrel import progress
 from polyrel.model import checkpoint
 from polyrel.model.backbone import EncoderModel, input_embeddings, json_roundtrip, token_ids
 from polyrel.model.encoding import length_batches
@@ -191,7 +192,7 @@ class Trainer:
             batches = length_batches([task.length(i) for i in items], c.batch_size)
             rng.shuffle(batches)
             losses: list[float] = []
-            bar = tqdm(batches, desc=f"epoch {epoch}/{c.epochs}", disable=not c.progress, leave=False)
+            bar = progress.bar(batches, desc=f"epoch {epoch}/{c.epochs}", unit="batch", show=c.progress)
             for batch in bar:
                 inputs, targets = task.batch([items[i] for i in batch])
                 with compute:

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from polyrel.model.modeling import RelationModelConfig
+    from polyrel.transforms.pairs import PairFilter
+
 from polyrel.model.choices import PRECISIONS
 from polyrel.pipeline import defaults
 from polyrel.transforms import segment
@@ -38,13 +41,17 @@ class RunOptions:
     ner_model: str | None = None  # for --ner polyrel; None: defaults.default_ner_dir()
     stanza_dir: str | None = None
     lang: str | None = None  # language of documents without a tag; None: identified (transforms/language.py)
-    max_pair_distance: int | None = None
+    # the pair budget (transforms/pairs.py): each overflow is a dead letter naming its cap; None: no cap
+    max_entities: int | None = 50  # per sentence
+    max_pair_distance: int | None = 100  # tokens between head and tail
+    max_pairs_per_doc: int | None = 20_000
     restrict_type_pairs: bool = False
     threshold: float | None = None  # None: the model's own decision (see model.predictor.decide)
     cjk_words: str = "segmenter"  # how the relation model reads Chinese/Japanese: transforms/words.py
     max_doc_chars: int = 100_000
     batch_size: int = 32
     num_shards: int = 1
+    inference_shards: int | None = None  # shards per length bucket of the inference stage; None: from the input size
     device: str | None = None  # None: cuda if available, else cpu
     precision: str = "auto"  # models' compute type: bf16 where the device has it natively (model/precision.py)
     run_id: str = field(default_factory=new_run_id)
@@ -55,8 +62,11 @@ class RunOptions:
         for name in ("max_doc_chars", "batch_size", "num_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.max_pair_distance is not None and self.max_pair_distance < 0:
-            raise ValueError("max_pair_distance must not be negative")
+        for name in ("max_entities", "max_pair_distance", "max_pairs_per_doc"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.inference_shards is not None and self.inference_shards < 1:
+            raise ValueError("inference_shards must be at least 1")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must lie in [0, 1]")
         if self.precision not in PRECISIONS:
@@ -65,6 +75,17 @@ class RunOptions:
             raise ValueError(f"cjk_words must be one of {', '.join(CJK_WORDS)}")
         if self.lang is not None and self.stanza_dir is None and segment.base_language(self.lang) not in segment.LANGUAGES:
             raise ValueError(f"lang {self.lang!r} is not one the embedded splitter handles, and no stanza_dir is given")
+
+    def pair_filter(self, config: RelationModelConfig) -> PairFilter:
+        """Which pairs the relation model scores: the model's types and type pairs, within the budget."""
+        from polyrel.transforms.pairs import PairFilter
+
+        return PairFilter(
+            entity_types=frozenset(config.entity_types),
+            type_pairs=frozenset(config.type_pairs) if self.restrict_type_pairs else None,
+            max_entities=self.max_entities, max_distance=self.max_pair_distance,
+            max_pairs_per_document=self.max_pairs_per_doc,
+        )
 
     def pipeline_options(self) -> PipelineOptions:
         from apache_beam.options.pipeline_options import PipelineOptions
@@ -82,19 +103,27 @@ class RunOptions:
             ner=args.ner,
             stanza_dir=args.stanza_dir,
             lang=args.lang,
-            max_pair_distance=args.max_pair_distance,
+            max_entities=none_if_zero(args.max_entities),
+            max_pair_distance=none_if_zero(args.max_pair_distance),
+            max_pairs_per_doc=none_if_zero(args.max_pairs_per_doc),
             restrict_type_pairs=args.restrict_type_pairs,
             threshold=args.threshold,
             cjk_words=args.cjk_words,
             max_doc_chars=args.max_doc_chars,
             batch_size=args.batch_size,
             num_shards=args.num_shards,
+            inference_shards=args.inference_shards,
             device=args.device,
             precision=args.precision,
             run_id=args.run_id or new_run_id(),
             runner=args.runner,
             beam_args=tuple(args.beam_args),
         )
+
+
+def none_if_zero(value: int | None) -> int | None:
+    """A cap given on the command line: 0 turns it off."""
+    return None if value == 0 else value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +141,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stanza-dir", help="stanza resources directory (tokenizer/NER models; never downloaded)")
     parser.add_argument("--lang", help="language tag of documents without one, e.g. every .txt (default: identified"
                         " from the text, else und)")
-    parser.add_argument("--max-pair-distance", type=int, help="skip pairs more than N tokens apart")
+    parser.add_argument("--max-entities", type=int, default=d["max_entities"].default,
+                        help="a sentence with more entity mentions is not paired: one dead letter (0: no cap;"
+                        " default: %(default)s)")
+    parser.add_argument("--max-pair-distance", type=int, default=d["max_pair_distance"].default,
+                        help="pairs more than N tokens apart are not scored: one dead letter per sentence (0: no cap;"
+                        " default: %(default)s)")
+    parser.add_argument("--max-pairs-per-doc", type=int, default=d["max_pairs_per_doc"].default,
+                        help="a document's sentences past this many pairs are not paired: one dead letter"
+                        " (0: no cap; default: %(default)s)")
     parser.add_argument("--restrict-type-pairs", action="store_true",
                         help="score only (head type, tail type) pairs seen in training (model config)")
     parser.add_argument("--threshold", type=float,
@@ -127,6 +164,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pairs per inference batch (default: %(default)s)")
     parser.add_argument("--num-shards", type=int, default=d["num_shards"].default,
                         help="Parquet files per table (default: %(default)s)")
+    parser.add_argument("--inference-shards", type=int,
+                        help="shards per length bucket of the relation stage, the keys its batches are grouped by"
+                        " (default: 16, one more per MiB of input beyond 16 MiB, at most 4096)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1… (default: cuda when available)")
     parser.add_argument("--precision", choices=PRECISIONS, default=d["precision"].default,
                         help="models compute in bf16 where the CPU or GPU has it natively (auto), or as forced"

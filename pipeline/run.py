@@ -17,21 +17,22 @@ import pyarrow as pa
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.runner import PipelineResult
 
+from polyrel import progress
 from polyrel.model.modeling import RelationModelConfig
 from polyrel.pipeline.options import RunOptions
 from polyrel.schemas import tables
-from polyrel.schemas.records import AnnotatedSentence
+from polyrel.schemas.records import AnnotatedDocument
 from polyrel.transforms.deadletters import NAMESPACE
 from polyrel.transforms.entities import DetectEntities, NerSettings
-from polyrel.transforms.pairs import EnumeratePairs, PairFilter
-from polyrel.transforms.read import ReadDocuments
-from polyrel.transforms.relations import ClassifyRelations, RelationModelHandler, load_config
+from polyrel.transforms.pairs import EnumeratePairs
+from polyrel.transforms.read import ReadDocuments, input_size
+from polyrel.transforms.relations import ClassifyRelations, RelationModelHandler, load_config, shards_for
 from polyrel.transforms.sentences import SplitSentences
 from polyrel.transforms.write import WriteTable
 
 
-def entity_rows(annotated: AnnotatedSentence, run_id: str) -> list[dict]:
-    return [tables.entity_row(annotated.sentence, m, run_id) for m in annotated.entities]
+def entity_rows(document: AnnotatedDocument, run_id: str) -> list[dict]:
+    return [tables.entity_row(annotated.sentence, m, run_id) for annotated in document.sentences for m in annotated.entities]
 
 
 def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelConfig,
@@ -48,16 +49,12 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
         options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model, precision=options.precision))
-    rules = PairFilter(
-        entity_types=frozenset(config.entity_types),
-        max_distance=options.max_pair_distance,
-        type_pairs=frozenset(config.type_pairs) if options.restrict_type_pairs else None,
-    )
-    pairs = annotated | "Pairs" >> EnumeratePairs(rules)
+    pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(options.pair_filter(config))
     handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words,
                                    options.precision)
-    triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler)
-    errors = (read_errors, sentence_errors, entity_errors, relation_errors) | "Errors" >> beam.Flatten()
+    shards = options.inference_shards or shards_for(input_size(options.inputs))
+    triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler, shards)
+    errors = (read_errors, sentence_errors, entity_errors, pair_errors, relation_errors) | "Errors" >> beam.Flatten()
 
     def sink(name: str, schema: pa.Schema, key: tuple[str, ...]) -> WriteTable:
         return WriteTable(f"{out}/{name}", schema, key, run_id, options.num_shards)
@@ -112,6 +109,7 @@ def run(options: RunOptions, select: beam.PTransform | None = None,
     try:
         state = result.wait_until_finish()
     finally:
+        progress.close_counters()
         client = getattr(result, "client", None)  # DaskRunner leaves its dask client open
         if client is not None:
             client.close()

@@ -17,12 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, SegmentedDocument, Triple
+from polyrel.pipeline.options import RunOptions
+from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, SegmentedDocument, SentencePairs, Triple
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 API_RUN_ID = "api"
+RUN_DEFAULTS = RunOptions.__dataclass_fields__
 
 
 @dataclass(frozen=True)
@@ -40,18 +42,21 @@ class Extractor:
 
     `ner`: "polyrel" (the NER model), "given" (each record's `entities`) or "stanza" (with
     `stanza_dir`). Models default as in `polyrel run` ($POLYREL_MODEL / $POLYREL_NER_MODEL, else
-    the shipped ones); `threshold` None keeps the relation model's own.
+    the shipped ones); `threshold` None keeps the relation model's own. The pair budget
+    (`max_entities` per sentence, `max_pair_distance`, `max_pairs_per_doc`; None: no cap) is
+    `polyrel run`'s, with its defaults; each overflow is an error of the document's `Extraction`.
     """
 
     def __init__(
         self, model: str | None = None, ner: str = "polyrel", ner_model: str | None = None,
         threshold: float | None = None, lang: str | None = None, device: str | None = None,
         precision: str = "auto", batch_size: int = 32, cjk_words: str = "segmenter",
-        max_pair_distance: int | None = None, stanza_dir: str | None = None,
+        max_entities: int | None = RUN_DEFAULTS["max_entities"].default,
+        max_pair_distance: int | None = RUN_DEFAULTS["max_pair_distance"].default,
+        max_pairs_per_doc: int | None = RUN_DEFAULTS["max_pairs_per_doc"].default, stanza_dir: str | None = None,
     ) -> None:
         from polyrel.pipeline import defaults
         from polyrel.transforms.entities import NerSettings, create_ner_backend
-        from polyrel.transforms.pairs import PairFilter
         from polyrel.transforms.relations import RelationModelHandler
         from polyrel.transforms.sentences import SplitDocument
 
@@ -62,7 +67,9 @@ class Extractor:
         self.ner = create_ner_backend(ner, NerSettings(stanza_dir, ner_model, precision))
         self.splitter = SplitDocument(stanza_dir, lang)
         config = self.predictor.config
-        self.rules = PairFilter(frozenset(config.entity_types), max_pair_distance)
+        options = RunOptions(model=self.handler.model_dir, max_entities=max_entities, max_pair_distance=max_pair_distance,
+                             max_pairs_per_doc=max_pairs_per_doc)
+        self.rules = options.pair_filter(config)
         self.model_id = config.model_id or self.handler.model_dir
 
     def __call__(self, inputs: str | dict[str, Any] | Iterable[str | dict[str, Any]]) -> list[Extraction]:
@@ -72,12 +79,10 @@ class Extractor:
         return [self._one(item, str(position)) for position, item in enumerate(items)]
 
     def _one(self, item: str | dict[str, Any], position: str) -> Extraction:
-        from apache_beam.ml.inference.base import PredictionResult
-
-        from polyrel.transforms.entities import align
-        from polyrel.transforms.pairs import enumerate_pairs
+        from polyrel.transforms.entities import annotate
+        from polyrel.transforms.pairs import document_pairs
         from polyrel.transforms.read import parse_document
-        from polyrel.transforms.relations import to_query, to_triples
+        from polyrel.transforms.relations import to_triples
 
         try:
             document = parse_document({"text": item} if isinstance(item, str) else item, position)
@@ -89,17 +94,16 @@ class Extractor:
             return Extraction(document, (), (), (segmented,))
         assert isinstance(segmented, SegmentedDocument)
         lang = segmented.sentences[0].lang if segmented.sentences else (document.lang or "und")
-        sentences: list[AnnotatedSentence] = []
-        for annotated in align(segmented, self.ner(document, lang), self.ner_name):
-            (errors if isinstance(annotated, DeadLetter) else sentences).append(annotated)  # type: ignore[arg-type]
-        pairs = [p for s in sentences for p in enumerate_pairs(s, self.rules)]
-        predictions = self.predictor.predict([to_query(p, self.handler.cjk_words) for p in pairs],
-                                             self.handler.batch_size, self.handler.threshold)
+        *entity_errors, annotated = annotate(segmented, self.ner(document, lang), self.ner_name)
+        errors += entity_errors  # type: ignore[arg-type]
+        candidates: list[SentencePairs] = []
+        for out in document_pairs(annotated, self.rules):  # type: ignore[arg-type]
+            (errors if isinstance(out, DeadLetter) else candidates).append(out)  # type: ignore[arg-type]
         triples: list[Triple] = []
-        for pair, prediction in zip(pairs, predictions):
-            for out in to_triples(PredictionResult(pair, prediction)):
+        for result in self.handler.run_inference(candidates, self.predictor):
+            for out in to_triples(result):
                 (errors if isinstance(out, DeadLetter) else triples).append(out)  # type: ignore[arg-type]
-        return Extraction(document, tuple(sentences), tuple(triples), tuple(errors))
+        return Extraction(document, annotated.sentences, tuple(triples), tuple(errors))  # type: ignore[union-attr]
 
     def triples_table(self, results: Sequence[Extraction]) -> pa.Table:
         """The triples of `results` as `polyrel run` writes them (schemas/tables.py TRIPLES_SCHEMA)."""

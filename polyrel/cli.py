@@ -15,7 +15,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from polyrel import __version__
+from polyrel import __version__, progress
 
 # Every subcommand group, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"polyrel {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show third-party warnings, logs and loading bars")
     parser.add_argument("--debug", action="store_true", help="on an error, show the traceback (default: one line, exit 2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     subparsers = parser.add_subparsers(dest="command", required=True, help="see polyrel COMMAND --help")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(subparsers)
@@ -63,6 +64,8 @@ def quiet_libraries() -> None:
 def run_console(argv: Sequence[str] | None = None) -> int:
     """`main` as the executable runs it: quiet libraries unless --verbose, user errors as one line."""
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        progress.set_quiet()
     if args.verbose:
         logging.basicConfig(level=logging.INFO)
     else:

@@ -77,6 +77,36 @@ class AnnotatedSentence:
 
 
 @dataclass(frozen=True)
+class AnnotatedDocument:
+    """A document's sentences with their mentions: the pair stage budgets pairs per document."""
+
+    doc_id: str
+    sentences: tuple[AnnotatedSentence, ...]
+
+
+@dataclass(frozen=True)
+class SentencePairs:
+    """A sentence and the candidate pairs the relation model scores in it, as (head, tail)
+    positions in `annotated.entities`: one record per sentence, not one per pair."""
+
+    annotated: AnnotatedSentence
+    pairs: tuple[tuple[int, int], ...]
+
+    @property
+    def token_count(self) -> int:
+        return len(self.annotated.sentence.tokens)
+
+    def candidates(self) -> list[PairCandidate]:
+        sentence, mentions = self.annotated.sentence, self.annotated.entities
+        return [PairCandidate(sentence, mentions[h], mentions[t]) for h, t in self.pairs]
+
+    def split(self, size: int) -> list[SentencePairs]:
+        """Parts of at most `size` pairs (an even number where `size` > 1, so a pair stays beside its mirror)."""
+        size = size - size % 2 if size > 1 else 1
+        return [SentencePairs(self.annotated, self.pairs[i:i + size]) for i in range(0, len(self.pairs), size)]
+
+
+@dataclass(frozen=True)
 class PairCandidate:
     """An ordered (head, tail) pair of mentions from one sentence, to be scored."""
 

@@ -26,7 +26,9 @@ from typing import Any
 
 import apache_beam as beam
 
+from polyrel import progress
 from polyrel.schemas.records import (
+    AnnotatedDocument,
     AnnotatedSentence,
     CharSpan,
     DeadLetter,
@@ -223,7 +225,7 @@ class AnnotateEntities(beam.DoFn):
     def setup(self) -> None:
         self.backend = create_ner_backend(self.backend_name, self.settings)
 
-    def process(self, segmented: SegmentedDocument) -> Iterator[AnnotatedSentence | DeadLetter]:
+    def process(self, segmented: SegmentedDocument) -> Iterator[AnnotatedDocument | DeadLetter]:
         document = segmented.document
         lang = segmented.sentences[0].lang if segmented.sentences else (document.lang or "und")
         try:
@@ -231,11 +233,23 @@ class AnnotateEntities(beam.DoFn):
         except stanza_models.StanzaModelMissing as exc:
             yield dead_letter(DeadLetter(document.id, STAGE, str(exc)))
             return
-        yield from align(segmented, spans, self.backend_name)
+        progress.tick("entities", unit="doc")
+        yield from annotate(segmented, spans, self.backend_name)
+
+
+def annotate(segmented: SegmentedDocument, spans: Sequence[CharSpan], source: str) -> Iterator[AnnotatedDocument | DeadLetter]:
+    """`align`'s dead letters, then the document with its annotated sentences."""
+    sentences = []
+    for out in align(segmented, spans, source):
+        if isinstance(out, DeadLetter):
+            yield out
+        else:
+            sentences.append(out)
+    yield AnnotatedDocument(segmented.document.id, tuple(sentences))
 
 
 class DetectEntities(beam.PTransform):
-    """Segmented documents → (sentences with entity mentions, dead letters)."""
+    """Segmented documents → (documents with the entity mentions of each sentence, dead letters)."""
 
     def __init__(self, backend: str, settings: NerSettings) -> None:
         super().__init__()

@@ -1,11 +1,22 @@
-"""Stage 4: ordered entity pairs per sentence, the candidates the relation model scores.
+"""Stage 4: the candidate pairs of each sentence, within a budget, as the relation model scores them.
 
 Every ordered pair (head ≠ tail) of a sentence's mentions is a candidate, so cost grows with
-the square of the entity count; two filters keep it in check: `max_distance` (tokens between
-the two spans) and `type_pairs` (only the (head type, tail type) combinations seen in training,
-from the model's config). Pairs whose spans overlap are skipped (counted). A mention whose
-type the model did not see in training is still paired: the model marks it with its generic
-`[ENTITY]` marker; such mentions are counted (`entities_unseen_type`), never an error.
+the square of the entity count. Three caps, on by default, keep one document from running
+away (a 20,000-character sentence tagged with 700 mentions would give 500,000 pairs):
+
+- `max_entities`: a sentence with more mentions is not paired at all;
+- `max_distance`: pairs more than this many tokens apart are not scored;
+- `max_pairs_per_document`: once a document's pairs reach it, its later sentences are not paired.
+
+Each overflow is one dead letter naming the cap and the option that raises it; nothing is
+left out silently. Two filters narrow the candidates without a dead letter (they are
+choices, not overflows): `type_pairs` (only the (head type, tail type) combinations seen in
+training) and overlapping spans (never paired; counted). A mention whose type the model did not
+see in training is still paired under its generic `[ENTITY]` marker (counted).
+
+The output unit is `SentencePairs`: a sentence with the positions of its candidate pairs, so a
+sentence travels through the relation stage's shuffle once however many pairs it has, and a
+pair and its mirror sit side by side (one encoder pass for both under type markers).
 """
 
 from __future__ import annotations
@@ -15,15 +26,27 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
-from polyrel.schemas.records import AnnotatedSentence, EntityMention, PairCandidate
-from polyrel.transforms.deadletters import count
+from polyrel.schemas.records import AnnotatedDocument, AnnotatedSentence, DeadLetter, EntityMention, SentencePairs
+from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+
+STAGE = "pairs"
 
 
 @dataclass(frozen=True)
 class PairFilter:
+    """Which pairs of a document are scored: the model's types and type pairs, and the caps."""
+
     entity_types: frozenset[str]  # the relation model's types; others get its generic marker
-    max_distance: int | None = None  # tokens between head and tail spans
     type_pairs: frozenset[tuple[str, str]] | None = None  # None: all type combinations
+    max_entities: int | None = 50  # mentions per sentence (50 give 2,450 pairs)
+    max_distance: int | None = 100  # tokens between head and tail spans
+    max_pairs_per_document: int | None = 20_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_entities", "max_distance", "max_pairs_per_document"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
 
 
 def token_gap(a: EntityMention, b: EntityMention) -> int:
@@ -31,33 +54,64 @@ def token_gap(a: EntityMention, b: EntityMention) -> int:
     return max(a.token_start, b.token_start) - min(a.token_end, b.token_end)
 
 
-def enumerate_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> Iterator[PairCandidate]:
-    sentence = annotated.sentence
+def sentence_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> tuple[tuple[tuple[int, int], ...], int]:
+    """(candidate pairs as entity positions, each pair beside its mirror; pairs dropped as too far apart)."""
     mentions = annotated.entities
     count("entities_unseen_type", sum(m.type not in rules.entity_types for m in mentions))
-    for head in mentions:
-        for tail in mentions:
-            if head is tail:
-                continue
-            gap = token_gap(head, tail)
+    pairs: list[tuple[int, int]] = []
+    too_far = 0
+    for a in range(len(mentions)):
+        for b in range(a + 1, len(mentions)):
+            gap = token_gap(mentions[a], mentions[b])
             if gap < 0:
-                count("pairs_overlapping")
-            elif rules.max_distance is not None and gap > rules.max_distance:
-                count("pairs_too_far")
-            elif rules.type_pairs is not None and (head.type, tail.type) not in rules.type_pairs:
-                count("pairs_type_filtered")
-            else:
-                count("pairs")
-                yield PairCandidate(sentence, head, tail)
+                count("pairs_overlapping", 2)
+                continue
+            if rules.max_distance is not None and gap > rules.max_distance:
+                too_far += 2
+                continue
+            for head, tail in ((a, b), (b, a)):
+                if rules.type_pairs is not None and (mentions[head].type, mentions[tail].type) not in rules.type_pairs:
+                    count("pairs_type_filtered")
+                else:
+                    pairs.append((head, tail))
+    return tuple(pairs), too_far
+
+
+def document_pairs(document: AnnotatedDocument, rules: PairFilter) -> Iterator[SentencePairs | DeadLetter]:
+    """The candidates of every sentence of a document within the caps; a dead letter for each overflow."""
+    budget = rules.max_pairs_per_document
+    used = 0
+    for position, annotated in enumerate(document.sentences):
+        sentence = annotated.sentence
+        where = f"sentence {sentence.index}"
+        n = len(annotated.entities)
+        if rules.max_entities is not None and n > rules.max_entities:
+            yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"{where} has {n} entities, over the cap of"
+                                         f" {rules.max_entities} per sentence (--max-entities): its {n * (n - 1)}"
+                                         " pairs were not scored", sentence.text[:200]))
+            continue
+        pairs, too_far = sentence_pairs(annotated, rules)
+        if too_far:
+            yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"{where}: {too_far} pairs more than"
+                                         f" {rules.max_distance} tokens apart (--max-pair-distance) were not scored"))
+        if budget is not None and used + len(pairs) > budget:
+            rest = document.sentences[position:]
+            yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"the document's pairs reach the cap of {budget}"
+                                         f" per document (--max-pairs-per-doc) at {where}: sentences"
+                                         f" {sentence.index}–{rest[-1].sentence.index} were not paired"))
+            return
+        used += len(pairs)
+        count("pairs", len(pairs))
+        if pairs:
+            yield SentencePairs(annotated, pairs)
 
 
 class EnumeratePairs(beam.PTransform):
-    """Annotated sentences → pair candidates. No dead letters: every sentence reaching this stage
-    is well formed, and a pair left out is counted by its reason instead."""
+    """Annotated documents → (sentences with their candidate pairs, dead letters for overflows)."""
 
     def __init__(self, rules: PairFilter) -> None:
         super().__init__()
         self.rules = rules
 
-    def expand(self, sentences: beam.PCollection) -> beam.PCollection:
-        return sentences | "Enumerate" >> beam.FlatMap(enumerate_pairs, self.rules)
+    def expand(self, documents: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        return split_dead_letters(documents | "Enumerate" >> beam.FlatMap(document_pairs, self.rules), "Enumerate")

@@ -81,6 +81,17 @@ def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter | FileCount]:
         yield InputFile(url, url if remote else p[len(root):].lstrip("/") if root else p)
 
 
+def input_size(patterns: Sequence[str]) -> int:
+    """Bytes of every file the patterns name, as stored, for sizing the job at launch."""
+    total = 0
+    for pattern in patterns:
+        for found in expand_input(pattern):
+            if isinstance(found, InputFile):
+                fs, path = fsspec.core.url_to_fs(found.url)
+                total += fs.size(path) or 0
+    return total
+
+
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 

@@ -1,15 +1,16 @@
-"""Stage 5: score pair candidates with the relation model through Beam's RunInference.
+"""Stage 5: score each sentence's candidate pairs with the relation model through Beam's RunInference.
 
-Batching is done here, not by RunInference's BatchElements: pairs are keyed by a length
-bucket (sentence tokens, rounded up to a power of two) plus a spreading shard, grouped, sorted
-by length and cut into batches, which go to RunInference pre-batched (`with_no_batching`).
-Batches therefore hold pairs of similar length (little padding; the predictor sorts again by
-encoded length inside a batch) with each pair beside its mirror (one encoder pass for both
-under type markers), and the result does not depend on bundle boundaries
-(BatchElements flushes in `finish_bundle`, whose output DaskRunner drops).
+Batching is done here, not by RunInference's BatchElements (which flushes in `finish_bundle`,
+whose output DaskRunner drops). Sentences (`SentencePairs`: one record per sentence, never one
+per pair) are keyed by a length bucket (tokens rounded up to a power of two) and a shard, grouped,
+and each group is cut into batches of at most `batch_size` pairs as it streams by: nothing sorts
+or holds a whole group, so a worker holds one batch at a time whatever the corpus size, and the
+number of keys (the inference stage's parallelism) grows with the input through the shard count
+(`shards_for`). A sentence's pairs stay together where they fit, a pair beside its mirror (one
+encoder pass for both under type markers).
 
 The model is loaded once per worker process by RunInference's `shared.Shared` handle and used
-by all threads of that process; on a GPU the predictor runs bf16 autocast, on CPU float32.
+by all threads of that process, in bf16 where the device computes it natively.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from typing import Any
 
 import apache_beam as beam
 import fsspec
+from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
+from polyrel import progress
 from polyrel.model import backbone
 from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
-from polyrel.schemas.records import DeadLetter, PairCandidate, Triple
-from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+from polyrel.schemas.records import DeadLetter, PairCandidate, SentencePairs, Triple
+from polyrel.transforms.deadletters import NAMESPACE, count, dead_letter, split_dead_letters
 from polyrel.transforms.words import model_words
 
 STAGE = "relations"
@@ -107,8 +110,9 @@ def to_query(pair: PairCandidate, cjk_words: str = "segmenter") -> PairQuery:
     return PairQuery(words, head, tail)
 
 
-class RelationModelHandler(ModelHandler[PairCandidate, PredictionResult, RelationPredictor]):
-    """polyrel's relation model for RunInference: pair candidates in, decided labels (or why skipped) out."""
+class RelationModelHandler(ModelHandler[SentencePairs, PredictionResult, RelationPredictor]):
+    """polyrel's relation model for RunInference: sentences with candidate pairs in, each pair's
+    decided labels (or why it was skipped) out."""
 
     def __init__(
         self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None,
@@ -126,65 +130,85 @@ class RelationModelHandler(ModelHandler[PairCandidate, PredictionResult, Relatio
         return RelationPredictor.load(local_model_dir(self.model_dir), self.device, self.precision)
 
     def run_inference(
-        self, batch: Sequence[PairCandidate], model: RelationPredictor, inference_args: dict[str, Any] | None = None
+        self, batch: Sequence[SentencePairs], model: RelationPredictor, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
-        predictions = model.predict([to_query(pair, self.cjk_words) for pair in batch], self.batch_size, self.threshold)
-        return [PredictionResult(pair, prediction, model.config.model_id) for pair, prediction in zip(batch, predictions)]
+        queries = [to_query(pair, self.cjk_words) for item in batch for pair in item.candidates()]
+        predictions = iter(model.predict(queries, self.batch_size, self.threshold))
+        progress.tick("relations", len(queries), unit="pair")
+        return [PredictionResult(item, tuple(next(predictions) for _ in item.pairs), model.config.model_id) for item in batch]
 
-    def get_num_bytes(self, batch: Sequence[PairCandidate]) -> int:
-        return sum(len(p.sentence.text.encode()) for p in batch)
+    def get_num_bytes(self, batch: Sequence[SentencePairs]) -> int:
+        return sum(len(item.annotated.sentence.text.encode()) for item in batch)
 
     def get_metrics_namespace(self) -> str:
         return "polyrel.RunInference"
 
 
-def length_bucket(pair: PairCandidate) -> int:
-    """Sentence length in tokens rounded up to a power of two (1, 2, 4, … as bit lengths)."""
-    return pair.token_count.bit_length()
+SHARD_BYTES = 1 << 20  # input bytes per inference shard
+MAX_SHARDS = 4096
 
 
-def batch_order(pair: PairCandidate) -> tuple[int, str, int, int, int, int]:
-    """Length first; within a sentence a pair sits next to its mirror, so the two share a batch
-    and, with type markers, one encoder pass (`RelationModel.summaries`)."""
-    a, b = sorted((pair.head.start, pair.tail.start))
-    return pair.token_count, pair.sentence.doc_id, pair.sentence.index, a, b, pair.head.start
+def shards_for(input_bytes: int) -> int:
+    """Shards per length bucket: 16 for small inputs, one per MiB of input beyond that (at most
+    4,096), so the inference stage's keys, and the workers that can share it, grow with the corpus."""
+    return min(max(16, input_bytes // SHARD_BYTES), MAX_SHARDS)
 
 
-def batch_by_length(keyed: tuple[tuple[int, int], Iterable[PairCandidate]], batch_size: int) -> Iterator[list[PairCandidate]]:
-    pairs = sorted(keyed[1], key=batch_order)
-    for i in range(0, len(pairs), batch_size):
-        yield pairs[i:i + batch_size]
+def batch_key(item: SentencePairs, shards: int) -> tuple[int, int]:
+    """(length bucket: tokens rounded up to a power of two as a bit length, shard by sentence)."""
+    sentence = item.annotated.sentence
+    return item.token_count.bit_length(), zlib.crc32(f"{sentence.doc_id}\x1f{sentence.index}".encode()) % shards
+
+
+BATCH_PAIRS = Metrics.distribution(NAMESPACE, "batch_pairs")  # pairs per inference batch, for the bound's test
+
+
+def stream_batches(keyed: tuple[tuple[int, int], Iterable[SentencePairs]], max_pairs: int) -> Iterator[list[SentencePairs]]:
+    """Batches of at most `max_pairs` pairs from a group, read as it streams (never held whole)."""
+    batch: list[SentencePairs] = []
+    size = 0
+    for item in keyed[1]:
+        for part in item.split(max_pairs):
+            if size + len(part.pairs) > max_pairs:
+                BATCH_PAIRS.update(size)
+                yield batch
+                batch, size = [], 0
+            batch.append(part)
+            size += len(part.pairs)
+    if batch:
+        BATCH_PAIRS.update(size)
+        yield batch
 
 
 def to_triples(result: PredictionResult) -> Iterator[Triple | DeadLetter]:
-    pair: PairCandidate = result.example
-    prediction: PairPrediction = result.inference
-    if prediction.skipped:
-        yield dead_letter(DeadLetter(pair.sentence.doc_id, STAGE, prediction.skipped,
-                                     f"{pair.head.text} [{pair.head.start}, {pair.head.end}) → "
-                                     f"{pair.tail.text} [{pair.tail.start}, {pair.tail.end})"))
-        return
-    for label, score in prediction.labels:
-        count("relations")
-        yield Triple(pair, label, score)
+    item: SentencePairs = result.example
+    predictions: Sequence[PairPrediction] = result.inference
+    for pair, prediction in zip(item.candidates(), predictions):
+        if prediction.skipped:
+            yield dead_letter(DeadLetter(pair.sentence.doc_id, STAGE, prediction.skipped,
+                                         f"{pair.head.text} [{pair.head.start}, {pair.head.end}) → "
+                                         f"{pair.tail.text} [{pair.tail.start}, {pair.tail.end})"))
+            continue
+        for label, score in prediction.labels:
+            count("relations")
+            yield Triple(pair, label, score)
 
 
 class ClassifyRelations(beam.PTransform):
-    """Pair candidates → (triples, dead letters)."""
+    """Sentences with candidate pairs → (triples, dead letters)."""
 
-    def __init__(self, handler: RelationModelHandler, spread: int = 16) -> None:
+    def __init__(self, handler: RelationModelHandler, shards: int = 16) -> None:
         super().__init__()
         self.handler = handler
-        self.spread = spread  # shards per length bucket, so one bucket is not one worker's job
+        self.shards = shards
 
-    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        spread, batch_size = self.spread, self.handler.batch_size
+    def expand(self, sentences: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        shards, batch_size = self.shards, self.handler.batch_size
         batches = (
-            pairs
-            | "KeyByLength" >> beam.Map(
-                lambda p: ((length_bucket(p), zlib.crc32(f"{p.sentence.doc_id}\x1f{p.sentence.index}".encode()) % spread), p))
+            sentences
+            | "KeyByLength" >> beam.Map(lambda item: (batch_key(item, shards), item))
             | "GroupByLength" >> beam.GroupByKey()
-            | "Batch" >> beam.FlatMap(batch_by_length, batch_size)
+            | "Batch" >> beam.FlatMap(stream_batches, batch_size)
         )
         results = batches | "RunInference" >> RunInference(self.handler.with_no_batching())
         return split_dead_letters(results | "ToTriples" >> beam.FlatMap(to_triples), "ToTriples")

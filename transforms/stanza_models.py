@@ -40,8 +40,11 @@ def pipeline(stanza_dir: str | None, lang: str, processors: str) -> Any:
         if key not in _PIPELINES:
             if not has_models(stanza_dir, lang, processors):
                 raise StanzaModelMissing(how_to_install(stanza_dir, lang, processors))
-            import stanza
-
+            try:
+                import stanza
+            except ImportError as exc:
+                raise StanzaModelMissing("stanza is not installed; install it with `pip install 'polyrel[stanza]'`"
+                                         " (used by --ner stanza and the stanza sentence splitter)") from exc
             try:
                 _PIPELINES[key] = stanza.Pipeline(
                     lang=lang, dir=stanza_dir, processors=processors, download_method=None,

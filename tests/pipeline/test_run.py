@@ -15,9 +15,9 @@ from polyrel.pipeline import defaults
 from polyrel.pipeline.options import RunOptions
 from polyrel.pipeline.summary import read_table
 from polyrel.schemas import tables
-from polyrel.schemas.records import AnnotatedSentence, PairCandidate
-from polyrel.transforms.entities import align
-from polyrel.transforms.pairs import PairFilter, enumerate_pairs
+from polyrel.schemas.records import SentencePairs
+from polyrel.transforms.entities import annotate
+from polyrel.transforms.pairs import document_pairs
 from polyrel.transforms.read import parse_document
 from polyrel.transforms.relations import to_query
 from polyrel.transforms.sentences import SplitDocument
@@ -97,13 +97,13 @@ def test_every_sample_pair_scored_as_the_predictor_scores_it(plain, tiny_relatio
     """Rebuild the candidates with the stage functions and score them with the predictor directly."""
     out, _ = plain
     predictor = RelationPredictor.load(tiny_relation_model_dir, device="cpu")
-    rules = PairFilter(frozenset(predictor.config.entity_types))
+    rules = RunOptions(model=str(tiny_relation_model_dir)).pair_filter(predictor.config)  # the run's defaults
     expected = {}
     for line in (defaults.SAMPLE_DIR / "news.jsonl").read_text(encoding="utf-8").splitlines():
         document = parse_document(json.loads(line), "")
         [segmented] = SplitDocument(None).process(document)
-        annotated = [a for a in align(segmented, document.entities, "given") if isinstance(a, AnnotatedSentence)]
-        pairs = [p for a in annotated for p in enumerate_pairs(a, rules) if isinstance(p, PairCandidate)]
+        *_, annotated = annotate(segmented, document.entities, "given")
+        pairs = [p for item in document_pairs(annotated, rules) if isinstance(item, SentencePairs) for p in item.candidates()]
         probs = predictor.probabilities([predictor.encode(to_query(p)) for p in pairs])
         for pair, row in zip(pairs, probs):
             best = 1 + int(row[1:].argmax())

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from polyrel.schemas.records import AnnotatedSentence, CharSpan, DeadLetter, Document, SegmentedDocument
@@ -80,7 +82,8 @@ def test_registry_is_open_for_new_backends():
 
     fn = AnnotateEntities("test-first-word", NerSettings())
     fn.setup()
-    [first, _] = list(fn.process(segmented()))
+    [document] = list(fn.process(segmented()))
+    first, _ = document.sentences
     assert [(m.text, m.source) for m in first.entities] == [("Anna", "test-first-word")]
 
 
@@ -92,3 +95,12 @@ def test_stanza_without_models_says_how_to_install(tmp_path):
     [dead] = list(fn.process(segmented()))
     assert isinstance(dead, DeadLetter) and dead.stage == "entities"
     assert "stanza.download('en'" in dead.reason and str(tmp_path) in dead.reason
+
+
+def test_stanza_not_installed_names_the_extra(tmp_path, monkeypatch):
+    for processor in ("tokenize", "ner"):
+        (tmp_path / "en" / processor).mkdir(parents=True)
+        (tmp_path / "en" / processor / "model.pt").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "stanza", None)  # `import stanza` raises ImportError
+    with pytest.raises(stanza_models.StanzaModelMissing, match=r"polyrel\[stanza\]"):
+        stanza_models.pipeline(str(tmp_path), "en", "tokenize,ner")

@@ -1,5 +1,9 @@
-from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, EntityMention, PairCandidate
-from polyrel.transforms.pairs import PairFilter, enumerate_pairs
+from dataclasses import replace
+
+import pytest
+
+from polyrel.schemas.records import AnnotatedDocument, AnnotatedSentence, DeadLetter, Document, EntityMention, SentencePairs
+from polyrel.transforms.pairs import PairFilter, document_pairs
 from polyrel.transforms.sentences import rule_sentences
 
 TEXT = "Anna met Bo at Acme in Oslo and then flew home to Peru ."
@@ -17,31 +21,70 @@ ANNA, BO, ACME, OSLO, PERU = (mention("Anna", "person"), mention("Bo", "person")
 TYPES = frozenset({"person", "organisation", "location", "country"})
 
 
-def pairs(entities, **rules):
-    return list(enumerate_pairs(AnnotatedSentence(SENTENCE, tuple(entities)), PairFilter(TYPES, **rules)))
+def pairs(entities, sentences=1, **rules):
+    annotated = tuple(AnnotatedSentence(replace(SENTENCE, index=i), tuple(entities)) for i in range(sentences))
+    return list(document_pairs(AnnotatedDocument("d", annotated), PairFilter(TYPES, **rules)))
 
 
 def names(out):
-    return [(p.head.text, p.tail.text) for p in out if isinstance(p, PairCandidate)]
+    return [(p.head.text, p.tail.text) for item in out if isinstance(item, SentencePairs) for p in item.candidates()]
 
 
-def test_every_ordered_pair():
-    assert names(pairs([ANNA, BO, ACME])) == [("Anna", "Bo"), ("Anna", "Acme"), ("Bo", "Anna"), ("Bo", "Acme"),
-                                              ("Acme", "Anna"), ("Acme", "Bo")]
+def dead(out):
+    return [o.reason for o in out if isinstance(o, DeadLetter)]
+
+
+def test_every_ordered_pair_each_beside_its_mirror():
+    assert names(pairs([ANNA, BO, ACME])) == [("Anna", "Bo"), ("Bo", "Anna"), ("Anna", "Acme"), ("Acme", "Anna"),
+                                              ("Bo", "Acme"), ("Acme", "Bo")]
     assert pairs([ANNA]) == []
+    [item] = pairs([ANNA, BO])
+    assert item.pairs == ((0, 1), (1, 0))  # positions in the sentence's entities: the sentence travels once
 
 
-def test_distance_and_type_pair_filters():
-    # tokens: Anna0 met1 Bo2 at3 Acme4 in5 Oslo6 and7 then8 flew9 home10 to11 Peru12
-    assert names(pairs([ANNA, ACME, PERU], max_distance=3)) == [("Anna", "Acme"), ("Acme", "Anna")]
+def test_type_pair_filter():
     restricted = pairs([ANNA, ACME, OSLO], type_pairs=frozenset({("person", "organisation"), ("organisation", "location")}))
     assert names(restricted) == [("Anna", "Acme"), ("Acme", "Oslo")]
+    assert dead(restricted) == []
 
 
 def test_overlapping_spans_are_not_paired_and_unseen_types_still_paired():
     wide = EntityMention(ACME.start, OSLO.end, "organisation", "Acme in Oslo", 4, 7, "given")
-    assert names(pairs([wide, OSLO, ANNA])) == [("Acme in Oslo", "Anna"), ("Oslo", "Anna"), ("Anna", "Acme in Oslo"),
-                                                ("Anna", "Oslo")]
+    assert sorted(names(pairs([wide, OSLO, ANNA]))) == sorted([("Acme in Oslo", "Anna"), ("Oslo", "Anna"),
+                                                               ("Anna", "Acme in Oslo"), ("Anna", "Oslo")])
     out = pairs([ANNA, mention("Bo", "dinosaur"), ACME])
-    assert not [o for o in out if isinstance(o, DeadLetter)]
+    assert dead(out) == []
     assert ("Bo", "Acme") in names(out) and len(names(out)) == 6
+
+
+def test_pairs_too_far_apart_are_one_dead_letter_naming_the_cap():
+    # tokens: Anna0 met1 Bo2 at3 Acme4 in5 Oslo6 and7 then8 flew9 home10 to11 Peru12
+    out = pairs([ANNA, ACME, PERU], max_distance=3)
+    assert names(out) == [("Anna", "Acme"), ("Acme", "Anna")]
+    assert dead(out) == ["sentence 0: 4 pairs more than 3 tokens apart (--max-pair-distance) were not scored"]
+    assert dead(pairs([ANNA, ACME, PERU], max_distance=None)) == []
+
+
+def test_a_sentence_over_the_entity_cap_is_not_paired():
+    out = pairs([ANNA, BO, ACME, OSLO], max_entities=3)
+    assert names(out) == []
+    [reason] = dead(out)
+    assert "4 entities, over the cap of 3 per sentence (--max-entities)" in reason and "12 pairs" in reason
+
+
+def test_the_document_budget_stops_pairing_at_the_sentence_that_reaches_it():
+    out = pairs([ANNA, BO, ACME], sentences=4, max_pairs_per_document=13)  # 6 pairs per sentence
+    assert [item.annotated.sentence.index for item in out if isinstance(item, SentencePairs)] == [0, 1]
+    [reason] = dead(out)
+    assert "cap of 13 per document (--max-pairs-per-doc) at sentence 2: sentences 2–3 were not paired" in reason
+
+
+def test_negative_caps_are_refused():
+    with pytest.raises(ValueError, match="max_entities"):
+        PairFilter(TYPES, max_entities=-1)
+
+
+def test_parts_keep_mirrors_together():
+    [item] = pairs([ANNA, BO, ACME])
+    assert [part.pairs for part in item.split(5)] == [item.pairs[:4], item.pairs[4:]]
+    assert [len(part.pairs) for part in item.split(1)] == [1] * 6

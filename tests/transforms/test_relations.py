@@ -2,19 +2,29 @@ from pathlib import Path
 
 import pytest
 
-from polyrel.schemas.records import DeadLetter, Document, EntityMention, PairCandidate, Triple
+from polyrel.schemas.records import (
+    AnnotatedSentence,
+    DeadLetter,
+    Document,
+    EntityMention,
+    PairCandidate,
+    SentencePairs,
+    Triple,
+)
 from polyrel.transforms.relations import (
     RelationModelHandler,
-    batch_by_length,
-    length_bucket,
+    batch_key,
     load_config,
+    shards_for,
+    stream_batches,
     to_query,
     to_triples,
 )
 from polyrel.transforms.sentences import rule_sentences
 
 
-def candidate(text, head_word, head_type, tail_word, tail_type, doc_id="d"):
+def sentence_pairs(text, *entities, doc_id="d"):
+    """The sentence with its entities (word, type) and every ordered pair, mirrors side by side."""
     sentence = rule_sentences(Document(doc_id, text, "en"), "en")[0]
     words = [t.text for t in sentence.tokens]
 
@@ -22,33 +32,32 @@ def candidate(text, head_word, head_type, tail_word, tail_type, doc_id="d"):
         i = words.index(word)
         return EntityMention(sentence.tokens[i].start, sentence.tokens[i].end, etype, word, i, i + 1, "given")
 
-    return PairCandidate(sentence, mention(head_word, head_type), mention(tail_word, tail_type))
+    mentions = tuple(mention(w, t) for w, t in entities)
+    pairs = tuple(p for a in range(len(mentions)) for b in range(a + 1, len(mentions)) for p in ((a, b), (b, a)))
+    return SentencePairs(AnnotatedSentence(sentence, mentions), pairs)
 
 
-PAIRS = [
-    candidate("john works for sony in tokyo .", "john", "person", "sony", "organisation"),
-    candidate("john works for sony in tokyo .", "sony", "organisation", "tokyo", "location"),
-    candidate("anna visited paris .", "anna", "person", "paris", "location"),
-    candidate("maria met peter in berlin .", "peter", "person", "maria", "person"),
+ITEMS = [
+    sentence_pairs("john works for sony in tokyo .", ("john", "person"), ("sony", "organisation"), ("tokyo", "location")),
+    sentence_pairs("anna visited paris .", ("anna", "person"), ("paris", "location")),
+    sentence_pairs("maria met peter in berlin .", ("maria", "person"), ("peter", "person")),
 ]
+PAIRS = [p for item in ITEMS for p in item.candidates()]
 
 
-def test_batches_group_similar_lengths():
-    keyed = ((3, 0), [PAIRS[3], PAIRS[2], PAIRS[0], PAIRS[1]])
-    batches = list(batch_by_length(keyed, 3))
-    assert [len(b) for b in batches] == [3, 1]
-    assert [p.token_count for p in batches[0]] == sorted(p.token_count for p in batches[0])
-    assert length_bucket(PAIRS[2]) == (4).bit_length()  # 4 tokens
+def test_batches_hold_at_most_the_bound_and_keep_mirrors_together():
+    batches = list(stream_batches(((3, 0), ITEMS), 4))
+    assert [sum(len(part.pairs) for part in b) for b in batches] == [4, 4, 2]  # 6 + 2 + 2 pairs
+    for batch in batches:
+        for part in batch:
+            assert all((t, h) in part.pairs for h, t in part.pairs)  # each pair's mirror is in the same part
+    assert [p for b in batches for part in b for p in part.candidates()] == PAIRS  # nothing lost or repeated
 
 
-def test_batches_keep_a_pair_beside_its_mirror():
-    text = "john works for sony in tokyo ."
-    ents = {"john": "person", "sony": "organisation", "tokyo": "location"}
-    pairs = [candidate(text, h, ents[h], t, ents[t]) for h in ents for t in ents if h != t]
-    batches = list(batch_by_length(((3, 0), pairs), 2))
-    assert [{(p.head.text, p.tail.text) for p in b} for b in batches] == [
-        {("john", "sony"), ("sony", "john")}, {("john", "tokyo"), ("tokyo", "john")}, {("sony", "tokyo"), ("tokyo", "sony")},
-    ]
+def test_keys_are_length_buckets_and_shards_grow_with_the_input():
+    bucket, shard = batch_key(ITEMS[1], 16)
+    assert bucket == (4).bit_length() and 0 <= shard < 16  # 4 tokens
+    assert shards_for(0) == 16 and shards_for(64 << 20) == 64 and shards_for(1 << 40) == 4096
 
 
 def test_handler_agrees_with_predictor(tiny_relation_model_dir):
@@ -56,26 +65,28 @@ def test_handler_agrees_with_predictor(tiny_relation_model_dir):
     model = handler.load_model()
     assert load_config(str(tiny_relation_model_dir)).labels == model.config.labels
     direct = model.predict([to_query(p) for p in PAIRS])
-    results = list(handler.run_inference(PAIRS, model))
-    assert [r.example for r in results] == PAIRS
+    results = list(handler.run_inference(ITEMS, model))
+    assert [r.example for r in results] == ITEMS
     triples = [[(t.label, t.score) for t in to_triples(r)] for r in results]
-    assert [[label for label, _ in labels] for labels in triples] == [[label for label, _ in d.labels] for d in direct]
-    for labels, d in zip(triples, direct):
-        assert [score for _, score in labels] == pytest.approx([score for _, score in d.labels], abs=1e-5)
+    expected = iter(direct)
+    for item, labels in zip(ITEMS, triples):
+        want = [d for _ in item.pairs for d in next(expected).labels]
+        assert [label for label, _ in labels] == [label for label, _ in want]
+        assert [score for _, score in labels] == pytest.approx([score for _, score in want], abs=1e-5)
     forced = RelationModelHandler(str(tiny_relation_model_dir), threshold=0.0, batch_size=2, device="cpu")
-    assert all(len(list(to_triples(r))) == 1 for r in forced.run_inference(PAIRS, model))
+    assert [len(list(to_triples(r))) for r in forced.run_inference(ITEMS, model)] == [len(i.pairs) for i in ITEMS]
 
 
 def test_pairs_too_long_for_the_model_are_dead_letters(tiny_relation_model_dir):
     handler = RelationModelHandler(str(tiny_relation_model_dir), threshold=0.0, batch_size=8, device="cpu")
     model = handler.load_model()
-    far = candidate("john " + "the " * 80 + "sony .", "john", "person", "sony", "organisation")
-    far_result, near_result = handler.run_inference([far, PAIRS[0]], model)
-    [dead] = list(to_triples(far_result))
-    assert isinstance(dead, DeadLetter) and dead.stage == "relations" and "max_length" in dead.reason
-    assert dead.raw.startswith("john [0, 4) → sony")
-    [triple] = list(to_triples(near_result))
-    assert isinstance(triple, Triple) and triple.pair == PAIRS[0]
+    far = sentence_pairs("john " + "the " * 80 + "sony .", ("john", "person"), ("sony", "organisation"))
+    far_result, near_result = handler.run_inference([far, ITEMS[1]], model)
+    dead = list(to_triples(far_result))
+    assert len(dead) == 2 and all(isinstance(d, DeadLetter) and d.stage == "relations" and "max_length" in d.reason for d in dead)
+    assert dead[0].raw.startswith("john [0, 4) → sony")
+    triples = list(to_triples(near_result))
+    assert all(isinstance(t, Triple) for t in triples) and [t.pair for t in triples] == ITEMS[1].candidates()
 
 
 def test_chinese_pairs_are_read_as_words_with_exact_entities():

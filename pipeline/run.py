@@ -47,12 +47,13 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
     if select is not None:
         documents = documents | "Select" >> select
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
+    shards = options.inference_shards or shards_for(input_size(options.inputs))
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
-        options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model, precision=options.precision))
+        options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model, precision=options.precision),
+        shards, device=options.device)
     pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(options.pair_filter(config))
     handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words,
                                    options.precision)
-    shards = options.inference_shards or shards_for(input_size(options.inputs))
     triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler, shards)
     errors = (read_errors, sentence_errors, entity_errors, pair_errors, relation_errors) | "Errors" >> beam.Flatten()
 

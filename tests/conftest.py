@@ -110,3 +110,16 @@ def tiny_relation_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPa
     )
     model.save_pretrained(directory, tokenizer)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_ner_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained NER model on the tiny BERT whose classifier leans to entity tags, so it finds some."""
+    from polyrel.model.ner_training import initialise_ner
+
+    directory = tmp_path_factory.mktemp("tiny-ner-model")
+    model, tokenizer = initialise_ner(str(tiny_bert_dir), TINY_TYPES, 64, seed=0)
+    with torch.no_grad():
+        model.classifier.bias[1:] += 1.0  # every tag but "O"
+    model.save_pretrained(directory, tokenizer)
+    return directory

@@ -6,7 +6,8 @@ places it in its sentence and on token boundaries. Backends are registered by na
 - `given`: the spans the input carries (`entities` in the JSONL record), from any upstream NER;
 - `stanza`: stanza's NER, with models from `--stanza-dir` (never downloaded);
 - `polyrel`: polyrel's own NER model (`model/ner.py`), the shipped one unless `--ner-model`
-  names another; loaded once per worker process and shared by its threads;
+  names another; in the pipeline through RunInference (`NerModelHandler`: loaded once per worker
+  process, batched across documents, GPU-capable);
 - more via `register_ner_backend`.
 
 Type normalisation (`normalise_type`): lower case, spaces/underscores/hyphens removed,
@@ -17,14 +18,15 @@ OntoNotes types map to None and are dropped: CrossRE annotates no such entities.
 from __future__ import annotations
 
 import bisect
-import functools
 import json
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apache_beam as beam
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from polyrel import progress
 from polyrel.schemas.records import (
@@ -39,6 +41,7 @@ from polyrel.schemas.records import (
 )
 from polyrel.transforms import stanza_models
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
+from polyrel.transforms.model_dirs import local_model_dir
 from polyrel.transforms.segment import token_span
 
 STAGE = "entities"
@@ -119,26 +122,58 @@ def _stanza(settings: NerSettings) -> NerBackend:
     return spans
 
 
-@functools.lru_cache(maxsize=2)
-def _recognizer(model_dir: str, precision: str) -> Any:
-    """One loaded NER model per directory and process (DoFn instances share it)."""
+if TYPE_CHECKING:
     from polyrel.model.ner import EntityRecognizer
 
-    return EntityRecognizer.load(model_dir, precision=precision)
+
+class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityRecognizer"]):
+    """polyrel's NER model for RunInference: segmented documents in, each one's entity spans out.
+    Loaded once per worker process (RunInference's shared handle), batched across documents."""
+
+    def __init__(self, settings: NerSettings, batch_size: int = 32, device: str | None = None) -> None:
+        from polyrel.pipeline.defaults import NER_MODEL_ENV, default_ner_dir
+
+        super().__init__()
+        self.model_dir = settings.model or default_ner_dir()
+        if "://" not in self.model_dir and not Path(self.model_dir, "config.json").is_file():
+            raise ValueError(f"--ner polyrel: no NER model at {self.model_dir}; train one with `polyrel ner train`"
+                             f" and pass --ner-model DIR (or set ${NER_MODEL_ENV})")
+        self.precision = settings.precision
+        self.batch_size = batch_size
+        self.device = device
+
+    def load_model(self) -> EntityRecognizer:
+        from polyrel.model.ner import EntityRecognizer
+
+        return EntityRecognizer.load(local_model_dir(self.model_dir), self.device, self.precision)
+
+    def spans(self, texts: Sequence[str], model: EntityRecognizer) -> list[tuple[CharSpan, ...]]:
+        return [tuple(CharSpan(e.start, e.end, e.type) for e in found) for found in model(list(texts), self.batch_size)]
+
+    def run_inference(
+        self, batch: Sequence[SegmentedDocument], model: EntityRecognizer, inference_args: dict[str, Any] | None = None
+    ) -> Iterable[PredictionResult]:
+        found = self.spans([s.document.text for s in batch], model)
+        progress.tick("entities", len(batch), unit="doc")
+        return [PredictionResult(s, spans, model.config.model_id) for s, spans in zip(batch, found)]
+
+    def get_num_bytes(self, batch: Sequence[SegmentedDocument]) -> int:
+        return sum(len(s.document.text.encode()) for s in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "polyrel.NER"
 
 
 @register_ner_backend("polyrel")
 def _polyrel(settings: NerSettings) -> NerBackend:
-    from polyrel.pipeline.defaults import NER_MODEL_ENV, default_ner_dir
-
-    model_dir = settings.model or default_ner_dir()
-    if not Path(model_dir, "config.json").is_file():
-        raise ValueError(f"--ner polyrel: no NER model at {model_dir}; train one with `polyrel ner train`"
-                         f" and pass --ner-model DIR (or set ${NER_MODEL_ENV})")
+    """The NER model one document at a time (the Python API); the pipeline batches it through RunInference."""
+    handler = NerModelHandler(settings)
+    loaded: list[EntityRecognizer] = []
 
     def spans(document: Document, lang: str) -> Sequence[CharSpan]:
-        found = _recognizer(model_dir, settings.precision)([document.text])[0]
-        return [CharSpan(e.start, e.end, e.type) for e in found]
+        if not loaded:
+            loaded.append(handler.load_model())
+        return handler.spans([document.text], loaded[0])[0]
 
     return spans
 
@@ -248,15 +283,55 @@ def annotate(segmented: SegmentedDocument, spans: Sequence[CharSpan], source: st
     yield AnnotatedDocument(segmented.document.id, tuple(sentences))
 
 
-class DetectEntities(beam.PTransform):
-    """Segmented documents → (documents with the entity mentions of each sentence, dead letters)."""
+def document_batches(keyed: tuple[int, Iterable[SegmentedDocument]], max_chars: int) -> Iterator[list[SegmentedDocument]]:
+    """Batches of documents totalling at most `max_chars` characters (a longer document alone),
+    read as the group streams by."""
+    batch: list[SegmentedDocument] = []
+    size = 0
+    for segmented in keyed[1]:
+        n = len(segmented.document.text)
+        if batch and size + n > max_chars:
+            yield batch
+            batch, size = [], 0
+        batch.append(segmented)
+        size += n
+    if batch:
+        yield batch
 
-    def __init__(self, backend: str, settings: NerSettings) -> None:
+
+def annotate_result(result: PredictionResult) -> Iterator[AnnotatedDocument | DeadLetter]:
+    return annotate(result.example, result.inference, "polyrel")
+
+
+class DetectEntities(beam.PTransform):
+    """Segmented documents → (documents with the entity mentions of each sentence, dead letters).
+
+    The `polyrel` NER runs through RunInference (`NerModelHandler`), documents grouped by a shard
+    key and cut into batches as each group streams by (as the relation stage does, and for the
+    same reason: DaskRunner drops what `finish_bundle` emits); other backends run per document.
+    """
+
+    def __init__(self, backend: str, settings: NerSettings, shards: int = 16, batch_chars: int = 20_000,
+                 device: str | None = None) -> None:
         super().__init__()
         create_ner_backend(backend, settings)  # unknown name or unusable settings fail at launch
         self.backend = backend
         self.settings = settings
+        self.shards = shards
+        self.batch_chars = batch_chars
+        self.device = device
 
     def expand(self, segmented: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        annotated = segmented | "Detect" >> beam.ParDo(AnnotateEntities(self.backend, self.settings))
+        if self.backend != "polyrel":
+            annotated = segmented | "Detect" >> beam.ParDo(AnnotateEntities(self.backend, self.settings))
+            return split_dead_letters(annotated, "Detect")
+        shards, batch_chars = self.shards, self.batch_chars
+        annotated = (
+            segmented
+            | "KeyByShard" >> beam.Map(lambda s: (zlib.crc32(s.document.id.encode()) % shards, s))
+            | "GroupByShard" >> beam.GroupByKey()
+            | "Batch" >> beam.FlatMap(document_batches, batch_chars)
+            | "RunInference" >> RunInference(NerModelHandler(self.settings, device=self.device).with_no_batching())
+            | "Annotate" >> beam.FlatMap(annotate_result)
+        )
         return split_dead_letters(annotated, "Detect")

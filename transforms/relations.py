@@ -15,18 +15,12 @@ by all threads of that process, in bf16 where the device computes it natively.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-import fsspec
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
@@ -37,57 +31,10 @@ from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, PairCandidate, SentencePairs, Triple
 from polyrel.transforms.deadletters import NAMESPACE, count, dead_letter, split_dead_letters
+from polyrel.transforms.model_dirs import local_model_dir
 from polyrel.transforms.words import model_words
 
 STAGE = "relations"
-
-
-def local_model_dir(model_dir: str) -> str:
-    """A local copy of a model directory given as a URL (gs://, s3://…); local paths as they are.
-
-    Copies live in the per-user polyrel home (`models/<hash of the URL>`, readable by its owner
-    only), written to a fresh folder and renamed into place with a manifest of each file's
-    sha256; a copy is reused only when every file still matches it, else fetched again.
-    """
-    if "://" not in model_dir or model_dir.startswith("file://"):
-        return model_dir.removeprefix("file://")
-    from polyrel.model.encoders import polyrel_home
-
-    cache = polyrel_home() / "models"
-    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target = cache / hashlib.sha256(model_dir.encode()).hexdigest()[:16]
-    if _intact(target):
-        return str(target)
-    fresh = Path(tempfile.mkdtemp(prefix=".fetch-", dir=cache))
-    fs, path = fsspec.core.url_to_fs(model_dir)
-    fs.get(path.rstrip("/") + "/", str(fresh), recursive=True)
-    digests = {p.name: _sha256(p) for p in sorted(fresh.iterdir()) if p.is_file()}
-    (fresh / MANIFEST).write_text(json.dumps(digests, indent=1) + "\n", encoding="utf-8")
-    shutil.rmtree(target, ignore_errors=True)
-    try:
-        os.replace(fresh, target)
-    except OSError:  # another worker put its copy in place first
-        shutil.rmtree(fresh, ignore_errors=True)
-        if not _intact(target):
-            raise
-    return str(target)
-
-
-MANIFEST = ".polyrel-files.json"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _intact(directory: Path) -> bool:
-    """Whether a cached copy holds exactly the files its manifest lists, unchanged."""
-    try:
-        digests = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        present = {p.name for p in directory.iterdir() if p.is_file() and p.name != MANIFEST}
-        return present == set(digests) and all(_sha256(directory / n) == d for n, d in digests.items())
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def load_config(model_dir: str) -> RelationModelConfig:

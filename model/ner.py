@@ -11,7 +11,6 @@ CrossRE English (39 types), it applies zero-shot to any language the encoder cov
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from transformers import PreTrainedTokenizerBase
 from polyrel import progress
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
 from polyrel.model.precision import resolve
+from polyrel.scripts import CJK_CHARACTER
 
 OUTSIDE = "O"
 
@@ -82,7 +82,6 @@ class NerModel(EncoderModel):
 
 
 SCRIPT_RUNS = Regex(r"\p{Han}+|\p{Hiragana}+|\p{Katakana}+")
-CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # Kana and Han: no spaces between words
 
 
 def split_scripts(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
@@ -215,7 +214,7 @@ def _viterbi(scores: np.ndarray, begin: np.ndarray, inside: np.ndarray) -> list[
 
 def _in_word(text: str, i: int) -> bool:
     """A letter or digit of a script that spaces its words (CJK characters are words of their own)."""
-    return 0 <= i < len(text) and text[i].isalnum() and not CJK_CHAR.match(text[i])
+    return 0 <= i < len(text) and text[i].isalnum() and not CJK_CHARACTER.match(text[i])
 
 
 def _strip(entity: CharEntity, text: str) -> CharEntity:

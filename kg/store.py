@@ -6,7 +6,7 @@ reprocessed document's old statements disappear, and loading the same rows again
 nothing (a document whose stored run and row digest already match is skipped outright).
 
 Two ways in:
-- `sync(out_dir)`: an incremental output with a manifest (`pipeline.manifest`). The store
+- `sync(out_dir)`: an incremental output with a manifest (`schemas.manifest`). The store
   catches up with the manifest: every document whose stored run differs from the run the
   manifest names is reloaded from that run's triples, and documents the manifest lists as
   deleted are retracted. Idempotent and self-healing: a load that was interrupted or skipped
@@ -187,7 +187,7 @@ class GraphStore:
 
     def sync(self, out_dir: str, *, force: bool = False) -> LoadReport:
         """Bring the store up to date with an incremental output's manifest (see the module doc)."""
-        from polyrel.pipeline.manifest import Manifest, table_dir
+        from polyrel.schemas.manifest import Manifest, table_dir
 
         manifest = Manifest.load(out_dir)
         if manifest.generation == 0:

@@ -16,7 +16,7 @@ def add_parser(subparsers: Any) -> None:
     add_arguments(parser)
     parser.add_argument("--incremental", action="store_true",
                         help="process only documents new or changed since the last run into OUT/runs/RUN_ID/,"
-                        " recording them in OUT/_manifest.parquet (see pipeline/manifest.py)")
+                        " recording them in OUT/_manifest.parquet (see schemas/manifest.py)")
     parser.add_argument("--full", action="store_true",
                         help="like --incremental, but reprocess every document")
     parser.set_defaults(func=main)

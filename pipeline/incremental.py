@@ -22,8 +22,7 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 
-from polyrel.pipeline import defaults
-from polyrel.pipeline.manifest import Manifest, RunPlan, commit_run, run_dir, scan_documents
+from polyrel.schemas.manifest import Manifest, RunPlan, commit_run, run_dir, scan_documents
 from polyrel.pipeline.options import RunOptions
 from polyrel.schemas.records import Document
 from polyrel.schemas.tables import content_id
@@ -44,7 +43,7 @@ def run_settings(options: RunOptions) -> dict[str, Any]:
     return {
         "model": model_fingerprint(options.model),
         "ner": options.ner,
-        "ner_model": model_fingerprint(options.ner_model or defaults.default_ner_dir()) if options.ner == "polyrel" else None,
+        "ner_model": model_fingerprint(options.ner_model) if options.ner == "polyrel" and options.ner_model else None,
         "stanza_dir": options.stanza_dir,
         "lang": options.lang,
         "max_entities": options.max_entities,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from polyrel.model.modeling import RelationModelConfig
+    from polyrel.transforms.entities import NerSettings
     from polyrel.transforms.pairs import PairFilter
 
 from polyrel.model.choices import PRECISIONS
@@ -34,11 +35,12 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True)
 class RunOptions:
-    model: str  # relation model directory (local path or fsspec URL)
+    # the models, resolved here once: None is $POLYREL_MODEL / $POLYREL_NER_MODEL, else the shipped one
+    model: str | None = None  # relation model directory (local path or fsspec URL)
     inputs: tuple[str, ...] = field(default_factory=defaults.default_inputs)
     output: str = defaults.DEFAULT_OUTPUT
     ner: str = defaults.DEFAULT_NER
-    ner_model: str | None = None  # for --ner polyrel; None: defaults.default_ner_dir()
+    ner_model: str | None = None  # for --ner polyrel
     stanza_dir: str | None = None
     lang: str | None = None  # language of documents without a tag; None: identified (transforms/language.py)
     # the pair budget (transforms/pairs.py): each overflow is a dead letter naming its cap; None: no cap
@@ -59,6 +61,9 @@ class RunOptions:
     beam_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "model", self.model or defaults.default_model_dir())
+        if self.ner == "polyrel" and self.ner_model is None:
+            object.__setattr__(self, "ner_model", defaults.default_ner_dir())
         for name in ("max_doc_chars", "batch_size", "num_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -75,6 +80,11 @@ class RunOptions:
             raise ValueError(f"cjk_words must be one of {', '.join(CJK_WORDS)}")
         if self.lang is not None and self.stanza_dir is None and segment.base_language(self.lang) not in segment.LANGUAGES:
             raise ValueError(f"lang {self.lang!r} is not one the embedded splitter handles, and no stanza_dir is given")
+
+    def ner_settings(self) -> NerSettings:
+        from polyrel.transforms.entities import NerSettings
+
+        return NerSettings(stanza_dir=self.stanza_dir, model=self.ner_model, precision=self.precision)
 
     def pair_filter(self, config: RelationModelConfig) -> PairFilter:
         """Which pairs the relation model scores: the model's types and type pairs, within the budget."""
@@ -96,7 +106,7 @@ class RunOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
         return cls(
-            model=args.model or defaults.default_model_dir(),
+            model=args.model,
             ner_model=args.ner_model,
             inputs=tuple(args.inputs) or defaults.default_inputs(),
             output=args.output,

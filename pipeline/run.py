@@ -23,7 +23,7 @@ from polyrel.pipeline.options import RunOptions
 from polyrel.schemas import tables
 from polyrel.schemas.records import AnnotatedDocument
 from polyrel.transforms.deadletters import NAMESPACE
-from polyrel.transforms.entities import DetectEntities, NerSettings
+from polyrel.transforms.entities import DetectEntities
 from polyrel.transforms.pairs import EnumeratePairs
 from polyrel.transforms.read import ReadDocuments, input_size
 from polyrel.transforms.relations import ClassifyRelations, RelationModelHandler, load_config, shards_for
@@ -49,8 +49,7 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
     shards = options.inference_shards or shards_for(input_size(options.inputs))
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
-        options.ner, NerSettings(stanza_dir=options.stanza_dir, model=options.ner_model, precision=options.precision),
-        shards, device=options.device)
+        options.ner, options.ner_settings(), shards, device=options.device)
     pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(options.pair_filter(config))
     handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words,
                                    options.precision)

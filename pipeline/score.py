@@ -238,7 +238,6 @@ def add_parser(subparsers: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     from polyrel.model.backbone import weights_label
     from polyrel.model.data import heldout_keys, read_corpus
-    from polyrel.pipeline import defaults
     from polyrel.pipeline.options import RunOptions
     from polyrel.pipeline.run import run
 
@@ -248,16 +247,16 @@ def main(args: argparse.Namespace) -> int:
         keys = heldout_keys(sentences, args.sample)
         sentences = [s for s in sentences if s.id in keys]
     docs = gold_documents(sentences)
-    model = args.model or defaults.default_model_dir()
-    ner_model = args.ner_model or defaults.default_ner_dir()
     threshold = 0.0 if args.sweep else args.threshold
     with tempfile.TemporaryDirectory(prefix="polyrel-score-") as tmp:
         inputs = Path(tmp, "documents.jsonl")
         write_documents(docs, inputs)
         out = args.keep_output or str(Path(tmp, "out"))
-        report = run(RunOptions(model=model, inputs=(str(inputs),), output=out, ner=args.ner, ner_model=ner_model,
-                                threshold=threshold, precision=args.precision, run_id="score"))
+        options = RunOptions(model=args.model, inputs=(str(inputs),), output=out, ner=args.ner, ner_model=args.ner_model,
+                             threshold=threshold, precision=args.precision, run_id="score")
+        report = run(options)
         output = read_output(out)
+    model, ner_model = str(options.model), options.ner_model
     result: dict[str, Any] = {
         "command": shlex.join(["polyrel", *sys.argv[1:]]) if sys.argv[0].endswith("polyrel") else None,
         "data": list(args.data), "sample_ids": args.sample, "documents": len(docs),

@@ -55,20 +55,21 @@ class Extractor:
         max_pair_distance: int | None = RUN_DEFAULTS["max_pair_distance"].default,
         max_pairs_per_doc: int | None = RUN_DEFAULTS["max_pairs_per_doc"].default, stanza_dir: str | None = None,
     ) -> None:
-        from polyrel.pipeline import defaults
-        from polyrel.transforms.entities import NerSettings, create_ner_backend
+        from polyrel.transforms.entities import create_ner_backend
         from polyrel.transforms.relations import RelationModelHandler
         from polyrel.transforms.sentences import SplitDocument
 
-        self.handler = RelationModelHandler(model or defaults.default_model_dir(), threshold, batch_size, device,
-                                            cjk_words, precision)
+        options = RunOptions(  # the defaults and checks of `polyrel run`
+            model=model, ner=ner, ner_model=ner_model, stanza_dir=stanza_dir, lang=lang, threshold=threshold,
+            cjk_words=cjk_words, batch_size=batch_size, device=device, precision=precision, max_entities=max_entities,
+            max_pair_distance=max_pair_distance, max_pairs_per_doc=max_pairs_per_doc)
+        self.handler = RelationModelHandler(str(options.model), options.threshold, options.batch_size, options.device,
+                                            options.cjk_words, options.precision)
         self.predictor = self.handler.load_model()
         self.ner_name = ner
-        self.ner = create_ner_backend(ner, NerSettings(stanza_dir, ner_model, precision))
+        self.ner = create_ner_backend(ner, options.ner_settings())
         self.splitter = SplitDocument(stanza_dir, lang)
         config = self.predictor.config
-        options = RunOptions(model=self.handler.model_dir, max_entities=max_entities, max_pair_distance=max_pair_distance,
-                             max_pairs_per_doc=max_pairs_per_doc)
         self.rules = options.pair_filter(config)
         self.model_id = config.model_id or self.handler.model_dir
 

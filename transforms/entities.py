@@ -131,13 +131,13 @@ class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityR
     Loaded once per worker process (RunInference's shared handle), batched across documents."""
 
     def __init__(self, settings: NerSettings, batch_size: int = 32, device: str | None = None) -> None:
-        from polyrel.pipeline.defaults import NER_MODEL_ENV, default_ner_dir
-
         super().__init__()
-        self.model_dir = settings.model or default_ner_dir()
+        if settings.model is None:
+            raise ValueError("--ner polyrel needs an NER model directory (--ner-model)")
+        self.model_dir = settings.model
         if "://" not in self.model_dir and not Path(self.model_dir, "config.json").is_file():
             raise ValueError(f"--ner polyrel: no NER model at {self.model_dir}; train one with `polyrel ner train`"
-                             f" and pass --ner-model DIR (or set ${NER_MODEL_ENV})")
+                             " and pass --ner-model DIR (or set $POLYREL_NER_MODEL)")
         self.precision = settings.precision
         self.batch_size = batch_size
         self.device = device

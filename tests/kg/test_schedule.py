@@ -18,7 +18,7 @@ import pytest
 
 from polyrel.kg import queries
 from polyrel.kg.store import GraphStore
-from polyrel.pipeline.manifest import Manifest
+from polyrel.schemas.manifest import Manifest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "schedule" / "polyrel-update.sh"
 POLYREL = Path(sys.executable).parent / "polyrel"

@@ -12,7 +12,7 @@ import pytest
 from polyrel.kg import queries
 from polyrel.kg import vocabulary as v
 from polyrel.kg.store import GraphStore, read_triples
-from polyrel.pipeline.manifest import Manifest, table_dir
+from polyrel.schemas.manifest import Manifest, table_dir
 from polyrel.schemas.tables import ENTITIES_SCHEMA
 from tests.kg.helpers import DE, EN, corpus, row, write
 

@@ -184,7 +184,8 @@ def test_defaults_are_the_shipped_models_unless_the_environment_says_otherwise(m
 
     monkeypatch.delenv(defaults.MODEL_ENV, raising=False)
     options = RunOptions.from_args(build_parser().parse_args(["run"]))
-    assert Path(options.model).name == "relation-e5-small" and options.ner == "polyrel" and options.ner_model is None
+    assert Path(options.model).name == "relation-e5-small" and options.ner == "polyrel"
+    assert Path(options.ner_model).name == "ner-e5-small"  # resolved once, here
     assert Path(defaults.default_ner_dir(), "config.json").is_file()
     monkeypatch.setenv(defaults.MODEL_ENV, "/models/re")
     options = RunOptions.from_args(build_parser().parse_args(["run"]))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from polyrel.pipeline import manifest as m
-from polyrel.pipeline.manifest import Manifest, ManifestConflict, RunPlan, commit_run, document_hash
+from polyrel.schemas import manifest as m
+from polyrel.schemas.manifest import Manifest, ManifestConflict, RunPlan, commit_run, document_hash
 from polyrel.schemas.records import CharSpan, Document
 
 

@@ -1,4 +1,7 @@
-"""Incremental runs: which documents an output already holds, and which run holds each.
+"""The storage contract of incremental outputs: which documents an output holds, and which run holds each.
+
+The pipeline writes it (`pipeline/incremental.py`) and the knowledge graph reads it (`kg/store.py:sync`);
+neither reaches into the other.
 
 An output directory (any fsspec URL) that runs incrementally looks like this:
 

@@ -1,12 +1,16 @@
-"""Relation-model inference in float32 and bf16 on the same pairs, in one run.
+"""Relation-model inference: polyrel's predictor in float32 and bf16, and a plain batched float32 loop, on the same pairs.
 
 The model scores every ordered pair of gold entities of a fixed sample of CrossRE English test
-sentences (seed 0, as `polyrel evaluate --sample`) twice: weights in float32, then in bf16 (what
-`--precision auto` picks on a CPU or GPU with native bf16). Recorded: pairs/s of each (encoding
-excluded: both score the same encoded pairs), the share of pairs given the same decision, the
-largest probability difference, and micro/macro-F1 of each.
+sentences (seed 0, as `polyrel evaluate --sample`) three ways on one device, in one run:
+- `plain_fp32`: the baseline a Hugging Face user would write: float32, batches of `--batch-size`
+  pairs in input order, one encoder row per pair;
+- `fp32` and `bf16`: `RelationPredictor.probabilities` (length-sorted batches, a pair and its mirror
+  reading one encoder row), weights in float32, then in bf16 (what `--precision auto` picks on a
+  CPU or GPU with native bf16).
+Recorded: pairs/s of each (encoding excluded: all score the same encoded pairs), bf16's decision
+agreement with float32, the largest probability difference, and micro/macro-F1 of each.
 
-    python -m benchmarks.inference_precision --data ../shared/data/crossre [--model DIR] [--sample 300]
+    python -m benchmarks.inference_precision --data ../shared/data/crossre [--model DIR] [--sample 300] [--device cuda]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import torch
 
 from benchmarks import results_file
 from polyrel.model.data import read_corpus, sample
+from polyrel.model.encoding import collate
 from polyrel.model.precision import cpu_has_bf16
 from polyrel.model.predictor import RelationPredictor
 from polyrel.model.relation_training import build_instances, decode, score_instances
@@ -35,31 +40,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=Path(defaults.default_model_dir()), help="relation model directory")
     parser.add_argument("--sample", type=int, default=300, help="test sentences (fixed, seed 0)")
     parser.add_argument("--batch-size", type=int, default=64, help="distinct inputs per forward pass")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the record goes")
     args = parser.parse_args(argv)
     sentences = sample(read_corpus(sorted(str(p) for p in (args.data / "en").glob("*-test.json.gz"))).sentences, args.sample)
     runs, probabilities = {}, {}
-    for precision in ("fp32", "bf16"):
-        predictor = RelationPredictor.load(args.model, device="cpu", precision=precision)
+    for name, precision in (("plain_fp32", "fp32"), ("fp32", "fp32"), ("bf16", "bf16")):
+        predictor = RelationPredictor.load(args.model, device=args.device, precision=precision)
         instances = build_instances(sentences, predictor.encoder, predictor.config.task)
         fit = [i for i in instances if i.encoded is not None]
-        predictor.probabilities([i.encoded for i in fit[:64]], args.batch_size)  # warm-up
+        score = plain_loop if name == "plain_fp32" else RelationPredictor.probabilities
+        score(predictor, [i.encoded for i in fit[:64]], args.batch_size)  # warm-up
+        synchronize(args.device)
         started = time.perf_counter()
-        probs = predictor.probabilities([i.encoded for i in fit], args.batch_size)
+        probs = score(predictor, [i.encoded for i in fit], args.batch_size)
+        synchronize(args.device)
         seconds = time.perf_counter() - started
         report = score_instances(instances, fit, probs, predictor.config)
-        probabilities[precision] = (probs, predictor.config)
-        runs[precision] = {"pairs": len(fit), "seconds": round(seconds, 2), "pairs_per_s": round(len(fit) / seconds, 1),
-                           "micro_f1": round(report.micro_f1, 4), "macro_f1": round(report.macro_f1, 4)}
-        print(f"{precision}: {runs[precision]}", flush=True)
+        probabilities[name] = (probs, predictor.config)
+        runs[name] = {"pairs": len(fit), "seconds": round(seconds, 2), "pairs_per_s": round(len(fit) / seconds, 1),
+                      "micro_f1": round(report.micro_f1, 4), "macro_f1": round(report.macro_f1, 4)}
+        print(f"{name}: {runs[name]}", flush=True)
     (p32, config), (p16, _) = probabilities["fp32"], probabilities["bf16"]
     agreement = float(np.mean([a == b for a, b in zip(decode(p32, config), decode(p16, config))]))
     record = {
         "command": results_file.command("benchmarks.inference_precision", argv),
-        "machine": {"host": platform.node(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "cpu_bf16": cpu_has_bf16()},
+        "machine": {"host": platform.node(), "device": device_name(args.device), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__, "cpu_bf16": cpu_has_bf16()},
         "model": results_file.model_label(args.model), "sentences": len(sentences), "runs": runs,
         "bf16_over_fp32_speed": round(runs["bf16"]["pairs_per_s"] / runs["fp32"]["pairs_per_s"], 2),
+        "bf16_over_plain_fp32_speed": round(runs["bf16"]["pairs_per_s"] / runs["plain_fp32"]["pairs_per_s"], 2),
         "decision_agreement": round(agreement, 4),
         "max_probability_difference": round(float(np.abs(p32 - p16).max()), 4),
         "micro_f1_difference_points": round(100 * (runs["bf16"]["micro_f1"] - runs["fp32"]["micro_f1"]), 2),
@@ -67,6 +77,29 @@ def main(argv: list[str] | None = None) -> int:
     results_file.write(args.results, record)
     print(record)
     return 0
+
+
+def plain_loop(predictor: RelationPredictor, pairs: list, batch_size: int) -> np.ndarray:
+    """Batches of `batch_size` pairs in input order, each pair its own padded encoder row, float32."""
+    model, config = predictor.model, predictor.config
+    pad_id = predictor.encoder.tokenizer.pad_token_id or 0
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(pairs), batch_size):
+            inputs = collate(pairs[start:start + batch_size], pad_id, share=False)
+            logits = model(**{k: v.to(device) for k, v in inputs.items()}).float()
+            out.append(config.probabilities(logits).cpu().numpy())
+    return np.concatenate(out)
+
+
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def device_name(device: str) -> str:
+    return torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # One GPU session of polyrel's training work, sized for the device tool's 10-minute calls.
 #
+#   STAGE=inference    relation-model pairs/s on the GPU: polyrel's predictor in fp32 and bf16 against a plain
+#                      batched float32 loop on the same pairs (benchmarks/inference_precision.py, 1,000 English
+#                      test sentences), written to $OUT/inference_precision_gpu.json; a minute or two;
 #   STAGE=defaults     retrain both shipped defaults with model/pretrained/rebuild.sh (the CPU recipe, bf16),
 #                      threshold chosen on held-out dev; needs every language's train/dev in the packed data;
 #   STAGE=english      train the shipped default models (compact LoRA) and their full fine-tuned
@@ -87,7 +90,12 @@ run_grid() {  # profile experiments [variants], lists comma-separated
   log "grid $profile $experiments $variants done (rc $?)"
 }
 
-if [ "$STAGE" = defaults ]; then
+if [ "$STAGE" = inference ]; then
+  mkdir -p "$W/inference"
+  py -m benchmarks.inference_precision --data "$D" --model "$ROOT/model/pretrained/relation-e5-small" --sample 1000 \
+    --device cuda --results "$OUT/inference_precision_gpu.json" > "$W/inference/run.log" 2>&1
+  log "inference benchmark (rc $?)"; cp "$W/inference/run.log" "$OUT/inference_precision_gpu.log"
+elif [ "$STAGE" = defaults ]; then
   # both shipped defaults retrained exactly as model/pretrained/rebuild.sh trains them on a CPU, bf16 on the GPU
   mkdir -p "$W/defaults"
   POLYREL="env -C /tmp python3 -m polyrel.cli" timeout $(( $(left) - 30 )) bash model/pretrained/rebuild.sh "$D" "$W/defaults" \
@@ -112,6 +120,7 @@ killer=$!
 wait $(jobs -p | grep -v "^$killer$") 2>/dev/null
 kill $killer 2>/dev/null
 
+[ "$STAGE" = inference ] && { ls -la "$OUT"; log "done"; exit 0; }
 # The report over whatever cells exist here, then everything into $OUT.
 log "packing"
 py -m benchmarks.accuracy.report --out "$W/accuracy" --profile "$PROFILE" > "$W/report.log" 2>&1

@@ -1,4 +1,4 @@
-"""The inference-precision benchmark: both precisions score the same pairs and the record compares them."""
+"""The inference benchmark: the plain loop and both precisions score the same pairs and the record compares them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def test_fp32_and_bf16_score_the_same_pairs(tiny_relation_model_dir: Path, tmp_p
     assert load_script("inference_precision.py").main(
         ["--data", str(tmp_path), "--model", str(tiny_relation_model_dir), "--sample", "20", "--results", str(results)]) == 0
     record = json.loads(results.read_text())
-    fp32, bf16 = record["runs"]["fp32"], record["runs"]["bf16"]
-    assert fp32["pairs"] == bf16["pairs"] > 0
+    plain, fp32, bf16 = record["runs"]["plain_fp32"], record["runs"]["fp32"], record["runs"]["bf16"]
+    assert plain["pairs"] == fp32["pairs"] == bf16["pairs"] > 0
+    assert plain["micro_f1"] == pytest.approx(fp32["micro_f1"], abs=1e-6)  # the baseline loop decides as the predictor does
     assert 0.5 < record["decision_agreement"] <= 1.0 and record["max_probability_difference"] < 0.1
     assert record["command"].startswith("python -m benchmarks.inference_precision")

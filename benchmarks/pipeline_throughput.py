@@ -1,16 +1,25 @@
-"""Throughput of `polyrel run` on DirectRunner: the sample corpus, repeated to a measurable size.
+"""`polyrel run` against the relation model alone, and DaskRunner with 2 workers against 1, on one corpus in one run.
 
-Two runs in one process on the same corpus and model: a baseline with inference batch size 1
-and the default batching (length-bucketed batches of --batch-size). Reports documents/s and
-pairs/s for each and the batched/baseline ratio, and writes JSON with the command line.
+Corpus: the sample corpus repeated to `--documents` documents (ids unique per copy) in `--files`
+files, entities given (`--ner given`), so the relation stage is what is measured. Same model,
+same pairs, one process:
+- `model`: `RelationPredictor.probabilities` on the corpus's candidate pairs (built by the
+  pipeline's own stage functions, encoded beforehand): pairs/s of the model alone;
+- `direct`: `polyrel run` on DirectRunner;
+- `dask_1`, `dask_2`: DaskRunner on a local cluster of 1 and of 2 worker processes with one
+  thread each (torch pinned to 1 thread per worker), `--dask_npartitions` = `--files`.
+Each run's steady-state rate leaves its fixed cost out (graph, start-up, model loading): it is
+(pairs of the corpus − pairs of a one-document corpus) / (wall time − wall time on that corpus).
+Ratios: direct steady / model; dask_2 steady / dask_1 steady.
 
-    python -m benchmarks.pipeline_throughput --model MODEL_DIR [--repeat 20] [--batch-size 32]
+    python -m benchmarks.pipeline_throughput [--model DIR] [--documents 2000] [--files 8]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -20,69 +29,115 @@ from typing import Any
 import torch
 
 from benchmarks import results_file
+from polyrel.model.encoding import EncodedPair
+from polyrel.model.predictor import RelationPredictor
 from polyrel.pipeline import defaults
 from polyrel.pipeline.options import RunOptions
 from polyrel.pipeline.run import run
+from polyrel.schemas.records import SentencePairs
+from polyrel.transforms.entities import annotate
+from polyrel.transforms.pairs import document_pairs
+from polyrel.transforms.read import parse_document
+from polyrel.transforms.relations import to_query
+from polyrel.transforms.sentences import SplitDocument
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pipeline_throughput.json"
 
 
-def repeated_corpus(directory: Path, repeat: int) -> Path:
-    """The sample JSONL `repeat` times over, with ids made unique per copy."""
+def repeated_corpus(directory: Path, documents: int, files: int) -> list[str]:
+    """The sample JSONL repeated to `documents` records with unique ids, dealt into `files` files."""
     lines = (defaults.SAMPLE_DIR / "news.jsonl").read_text(encoding="utf-8").splitlines()
-    path = directory / "corpus.jsonl"
-    with path.open("w", encoding="utf-8") as handle:
-        for copy in range(repeat):
-            for line in lines:
-                record = json.loads(line)
-                record["id"] = f"{record['id']}#{copy}"
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return path
+    directory.mkdir(parents=True, exist_ok=True)
+    handles = [(directory / f"part-{i:03d}.jsonl").open("w", encoding="utf-8") for i in range(files)]
+    records = []
+    for n in range(documents):
+        record = json.loads(lines[n % len(lines)])
+        record["id"] = f"{record['id']}#{n}"
+        handles[n % files].write(json.dumps(record, ensure_ascii=False) + "\n")
+        records.append(record)
+    for handle in handles:
+        handle.close()
+    return [json.dumps(r) for r in records]
 
 
-def measure(corpus: Path, model: str, out: Path, batch_size: int, ner: str) -> dict[str, Any]:
-    options = RunOptions(model=model, inputs=(str(corpus),), output=str(out), batch_size=batch_size, run_id="bench",
-                         ner=ner)
-    start = time.perf_counter()
-    report = run(options)
-    seconds = time.perf_counter() - start
-    counters = report.counters or {}
-    return {
-        "batch_size": batch_size,
-        "seconds": round(seconds, 3),
-        "documents": counters.get("documents", 0),
-        "pairs": counters.get("pairs", 0),
-        "relations": counters.get("relations", 0),
-        "documents_per_s": round(counters.get("documents", 0) / seconds, 2),
-        "pairs_per_s": round(counters.get("pairs", 0) / seconds, 2),
-    }
+def model_rate(records: list[str], model: str) -> dict[str, Any]:
+    """Pairs/s of the relation model alone on the corpus's candidate pairs (encoding done beforehand)."""
+    predictor = RelationPredictor.load(model, device="cpu")
+    rules = RunOptions(model=model).pair_filter(predictor.config)
+    splitter = SplitDocument(None)
+    encoded = []
+    for line in records:
+        document = parse_document(json.loads(line), "")
+        [segmented] = splitter.process(document)
+        *_, annotated = annotate(segmented, document.entities or (), "given")
+        for item in document_pairs(annotated, rules):  # type: ignore[arg-type]
+            if isinstance(item, SentencePairs):
+                encoded += [predictor.encode(to_query(p)) for p in item.candidates()]
+    fit = [e for e in encoded if isinstance(e, EncodedPair)]
+    batch = RunOptions.__dataclass_fields__["batch_size"].default
+    predictor.probabilities(fit[:64], batch)  # warm-up
+    started = time.perf_counter()
+    predictor.probabilities(fit, batch)
+    seconds = time.perf_counter() - started
+    return {"pairs": len(fit), "seconds": round(seconds, 2), "pairs_per_s": round(len(fit) / seconds, 1)}
+
+
+def wall_time(corpus: Path, model: str, out: Path, runner: str = "DirectRunner", beam_args: tuple[str, ...] = ()) -> float:
+    options = RunOptions(model=model, inputs=(str(corpus),), output=str(out), ner="given", run_id="bench", runner=runner,
+                         beam_args=beam_args)
+    started = time.perf_counter()
+    run(options)
+    return time.perf_counter() - started
+
+
+def steady(pairs: int, one_doc_pairs: int, seconds: float, one_doc_seconds: float) -> dict[str, Any]:
+    rate = (pairs - one_doc_pairs) / max(seconds - one_doc_seconds, 1e-9)
+    return {"seconds": round(seconds, 2), "fixed_seconds": round(one_doc_seconds, 2), "steady_pairs_per_s": round(rate, 1)}
+
+
+def dask_runs(big: Path, small: Path, model: str, work: Path, workers: int, partitions: int) -> tuple[float, float]:
+    """Wall times of the corpus and of the one-document corpus on a local cluster of `workers` 1-thread processes."""
+    import dask.distributed
+
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "POLYREL_QUIET": "1"}
+    with dask.distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       env=env) as cluster:
+        args = (f"--dask_client_address={cluster.scheduler_address}", f"--dask_npartitions={partitions}")
+        one = wall_time(small, model, work / f"dask{workers}-small", "DaskRunner", args)
+        full = wall_time(big, model, work / f"dask{workers}-big", "DaskRunner", args)
+    return full, one
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=defaults.default_model_dir(), help="relation model directory (default: the shipped one)")
-    parser.add_argument("--ner", default="given", help="entity source; `given` isolates the relation stage (default: %(default)s)")
-    parser.add_argument("--repeat", type=int, default=20, help="copies of the sample corpus (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=RunOptions.__dataclass_fields__["batch_size"].default)
+    parser.add_argument("--documents", type=int, default=2000, help="documents in the corpus (default: %(default)s)")
+    parser.add_argument("--files", type=int, default=8, help="files the corpus is dealt into (default: %(default)s)")
+    parser.add_argument("--no-dask", dest="dask", action="store_false", help="skip the DaskRunner runs")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    os.environ.setdefault("POLYREL_QUIET", "1")
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = repeated_corpus(Path(tmp), args.repeat)
-        baseline = measure(corpus, args.model, Path(tmp) / "baseline", 1, args.ner)
-        batched = measure(corpus, args.model, Path(tmp) / "batched", args.batch_size, args.ner)
-    result = {
-        "command": results_file.command("benchmarks.pipeline_throughput", argv),
-        "runner": "DirectRunner",
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()},"
-                   f" torch threads {torch.get_num_threads()}",
-        "model": results_file.model_label(args.model),
-        "ner": args.ner,
-        "repeat": args.repeat,
-        "baseline": baseline,
-        "batched": batched,
-        "pairs_per_s_ratio": round(batched["pairs_per_s"] / baseline["pairs_per_s"], 2) if baseline["pairs_per_s"] else None,
-    }
+        work = Path(tmp)
+        records = repeated_corpus(work / "big", args.documents, args.files)
+        one_doc = repeated_corpus(work / "small", 1, 1)
+        model = model_rate(records, args.model)
+        small_pairs = model_rate(one_doc, args.model)["pairs"]
+        direct = steady(model["pairs"], small_pairs, wall_time(work / "big", args.model, work / "direct-big"),
+                        wall_time(work / "small", args.model, work / "direct-small"))
+        result: dict[str, Any] = {
+            "command": results_file.command("benchmarks.pipeline_throughput", argv),
+            "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()},"
+                       f" torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs",
+            "model": results_file.model_label(args.model), "ner": "given", "documents": args.documents,
+            "files": args.files, "pairs": model["pairs"], "model_alone": model, "direct": direct,
+            "direct_over_model": round(direct["steady_pairs_per_s"] / model["pairs_per_s"], 3),
+        }
+        if args.dask:
+            dask = {f"dask_{n}": steady(model["pairs"], small_pairs, *dask_runs(work / "big", work / "small", args.model,
+                                                                               work, n, args.files)) for n in (1, 2)}
+            result.update(dask)
+            result["dask_2_over_dask_1"] = round(dask["dask_2"]["steady_pairs_per_s"] / dask["dask_1"]["steady_pairs_per_s"], 3)
     results_file.write(args.results, result)
     print(json.dumps(result, indent=2))
     return result

@@ -22,8 +22,8 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 
-from polyrel.schemas.manifest import Manifest, RunPlan, commit_run, run_dir, scan_documents
 from polyrel.pipeline.options import RunOptions
+from polyrel.schemas.manifest import Manifest, RunPlan, commit_run, run_dir, scan_documents
 from polyrel.schemas.records import Document
 from polyrel.schemas.tables import content_id
 from polyrel.transforms.deadletters import count

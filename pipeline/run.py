@@ -25,7 +25,7 @@ from polyrel.schemas.records import AnnotatedDocument
 from polyrel.transforms.deadletters import NAMESPACE
 from polyrel.transforms.entities import DetectEntities
 from polyrel.transforms.pairs import EnumeratePairs
-from polyrel.transforms.read import ReadDocuments, input_size
+from polyrel.transforms.read import ReadDocuments
 from polyrel.transforms.relations import ClassifyRelations, RelationModelHandler, load_config, shards_for
 from polyrel.transforms.sentences import SplitSentences
 from polyrel.transforms.write import WriteTable
@@ -43,11 +43,12 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
     read, `finish` consumes the written paths (commits the manifest) and becomes the last step.
     """
     run_id, out = options.run_id, options.output.rstrip("/")
-    documents, read_errors, file_counts = pipeline | "Read" >> ReadDocuments(options.inputs, options.max_doc_chars)
+    read = ReadDocuments(options.inputs, options.max_doc_chars)
+    documents, read_errors, file_counts = pipeline | "Read" >> read
     if select is not None:
         documents = documents | "Select" >> select
     segmented, sentence_errors = documents | "Sentences" >> SplitSentences(options.stanza_dir, options.lang)
-    shards = options.inference_shards or shards_for(input_size(options.inputs))
+    shards = options.inference_shards or shards_for(read.input_bytes)
     annotated, entity_errors = segmented | "Entities" >> DetectEntities(
         options.ner, options.ner_settings(), shards, device=options.device)
     pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(options.pair_filter(config))

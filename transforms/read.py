@@ -3,9 +3,9 @@
 Inputs are local paths, globs, directories or any fsspec URL (gs://, s3://, memory://…).
 `.jsonl`/`.json`/`.ndjson` files hold one document object per line, `.txt` files are one
 document each (id = the file's path relative to the input root); either may be gzip-compressed
-(detected by magic bytes). The file list is expanded inside the pipeline (Create → FlatMap)
-rather than by a Beam source, so the same graph runs on runners without custom-source support
-(DaskRunner). Every record that cannot become a document is a dead letter with its reason and
+(detected by magic bytes). The patterns are listed at launch and the job starts from a Create of
+the files rather than a Beam source, so the same graph runs on runners without custom-source
+support (DaskRunner), each file one element a runner can give any worker. Every record that cannot become a document is a dead letter with its reason and
 the run goes on: records read = documents + read dead letters. Ids are strings and unique: a
 second document with an id already used is a dead letter, never merged.
 """
@@ -73,23 +73,30 @@ def expand_input(pattern: str) -> Iterator[InputFile | DeadLetter | FileCount]:
         root, paths = "", []
     files = sorted(p for p in paths if not fs.isdir(p))
     if not files:
-        count("records")
         yield FileCount(pattern, records=1)
-        yield dead_letter(DeadLetter(None, STAGE, f"no input files match {pattern!r}", source=pattern))
+        yield DeadLetter(None, STAGE, f"no input files match {pattern!r}", source=pattern)
     for p in files:
         url = fs.unstrip_protocol(p) if remote else p
         yield InputFile(url, url if remote else p[len(root):].lstrip("/") if root else p)
 
 
-def input_size(patterns: Sequence[str]) -> int:
-    """Bytes of every file the patterns name, as stored, for sizing the job at launch."""
+def input_size(listed: Sequence[InputFile | DeadLetter | FileCount]) -> int:
+    """Bytes of the listed files, as stored, for sizing the job at launch."""
     total = 0
-    for pattern in patterns:
-        for found in expand_input(pattern):
-            if isinstance(found, InputFile):
-                fs, path = fsspec.core.url_to_fs(found.url)
-                total += fs.size(path) or 0
+    for found in listed:
+        if isinstance(found, InputFile):
+            fs, path = fsspec.core.url_to_fs(found.url)
+            total += fs.size(path) or 0
     return total
+
+
+def _count_match(element: InputFile | DeadLetter | FileCount) -> InputFile | DeadLetter | FileCount:
+    """Counts, inside the job, what listing found at launch: a pattern without files is one record, a dead letter."""
+    if isinstance(element, FileCount):
+        count("records", element.records)
+    elif isinstance(element, DeadLetter):
+        dead_letter(element)
+    return element
 
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -303,17 +310,20 @@ def _position(source: str) -> tuple[str, int]:
 
 
 class ReadDocuments(beam.PTransform):
-    """Input patterns → (documents, dead letters)."""
+    """Input patterns → (documents, dead letters, file counts). The patterns are listed once, at
+    construction (launch): each file is one element of the job's input, so a runner spreads files
+    over workers, and `input_bytes` sizes the job."""
 
     def __init__(self, inputs: Sequence[str], max_doc_chars: int) -> None:
         super().__init__()
-        self.inputs = list(inputs)
+        self.listed = [found for pattern in inputs for found in expand_input(pattern)]
+        self.input_bytes = input_size(self.listed)
         self.max_doc_chars = max_doc_chars
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
         """(documents, dead letters, one `FileCount` per input file or unmatched pattern)."""
         matched, match_counts = _split_counts(
-            pbegin | "Patterns" >> beam.Create(self.inputs) | "Expand" >> beam.FlatMap(expand_input), "ReadMatch")
+            pbegin | "Files" >> beam.Create(self.listed) | "CountUnmatched" >> beam.Map(_count_match), "ReadMatch")
         files, bad_patterns = split_dead_letters(matched, "ReadMatch")
         read, read_counts = _split_counts(
             files

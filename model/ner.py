@@ -24,6 +24,7 @@ from transformers import PreTrainedTokenizerBase
 from polyrel import progress
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
 from polyrel.model.precision import resolve
+from polyrel.schemas.records import CharSpan
 from polyrel.scripts import CJK_CHARACTER
 
 OUTSIDE = "O"
@@ -35,6 +36,9 @@ class NerConfig(EncoderModelConfig):
     entity_types: tuple[str, ...]
     max_length: int = 256
     dropout: float = 0.1
+    # entities scored lower are dropped by the pipeline: chosen on held-out dev end to end with the
+    # relation threshold (`polyrel score --sweep --save-threshold`)
+    min_score: float = 0.0
 
     def __post_init__(self) -> None:
         self.entity_types = tuple(self.entity_types)
@@ -42,16 +46,6 @@ class NerConfig(EncoderModelConfig):
     @property
     def tags(self) -> tuple[str, ...]:
         return (OUTSIDE, *(f"{p}-{t}" for t in self.entity_types for p in ("B", "I")))
-
-
-@dataclass(frozen=True)
-class CharEntity:
-    """An entity as a character span `[start, end)` of the text it was found in."""
-
-    start: int
-    end: int
-    type: str
-    score: float = 1.0
 
 
 class NerModel(EncoderModel):
@@ -118,10 +112,10 @@ def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) 
     return windows
 
 
-def tag_subtokens(offsets: tuple[tuple[int, int], ...], entities: list[CharEntity], text: str) -> list[str | None]:
+def tag_subtokens(offsets: tuple[tuple[int, int], ...], entities: list[CharSpan], text: str) -> list[str | None]:
     """BIO tag of each sub-token from character-span entities (None: special token, ignored)."""
     tags: list[str | None] = []
-    open_entity: CharEntity | None = None
+    open_entity: CharSpan | None = None
     for start, end in offsets:
         if start == end:
             tags.append(None)
@@ -145,7 +139,7 @@ def _skip_space(text: str, start: int, end: int) -> int:
 
 def decode_tags(
     offsets: tuple[tuple[int, int], ...], probs: np.ndarray, tags: tuple[str, ...], text: str,
-) -> list[CharEntity]:
+) -> list[CharSpan]:
     """Character-span entities from per-sub-token tag probabilities, decoded per word under BIO
     constraints (Viterbi): every piece of a word shares its word's tag, an I-X only follows B-X or
     I-X, so each span has one type and never ends inside a word. A word's score for B-X/I-X is
@@ -175,7 +169,7 @@ def decode_tags(
         scores[w, begin] = first[begin] + typed
         scores[w, inside] = first[inside] + typed
     path = _viterbi(scores, begin, inside)
-    entities: list[CharEntity] = []
+    entities: list[CharSpan] = []
     current: list[Any] | None = None  # [start, end, type, summed log-probability, pieces]
     for word, tag, score in zip(words, path, scores[np.arange(len(words)), path]):
         prefix, _, etype = tags[tag].partition("-")
@@ -183,12 +177,12 @@ def decode_tags(
             current[1], current[3], current[4] = word[-1][1], current[3] + score, current[4] + len(word)
             continue
         if current is not None:
-            entities.append(CharEntity(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
+            entities.append(CharSpan(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
             current = None
         if prefix == "B":
             current = [word[0][0], word[-1][1], etype, score, len(word)]
     if current is not None:
-        entities.append(CharEntity(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
+        entities.append(CharSpan(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
     return [_strip(e, text) for e in entities]
 
 
@@ -217,7 +211,7 @@ def _in_word(text: str, i: int) -> bool:
     return 0 <= i < len(text) and text[i].isalnum() and not CJK_CHARACTER.match(text[i])
 
 
-def _strip(entity: CharEntity, text: str) -> CharEntity:
+def _strip(entity: CharSpan, text: str) -> CharSpan:
     """Trim spaces, and widen a span that starts or ends inside a word to the whole word
     (pieces of a spaced script that a tokenizer split at a character class change)."""
     start, end = entity.start, entity.end
@@ -230,7 +224,7 @@ def _strip(entity: CharEntity, text: str) -> CharEntity:
             start -= 1
         while _in_word(text, end) and _in_word(text, end - 1):
             end += 1
-    return CharEntity(start, end, entity.type, entity.score)
+    return CharSpan(start, end, entity.type, entity.score)
 
 
 class EntityRecognizer:
@@ -271,13 +265,13 @@ class EntityRecognizer:
                 bar.update(len(batch))
         return out
 
-    def __call__(self, texts: list[str], batch_size: int = 32, desc: str | None = None) -> list[list[CharEntity]]:
+    def __call__(self, texts: list[str], batch_size: int = 32, desc: str | None = None) -> list[list[CharSpan]]:
         windows = [encode_text(self.tokenizer, t, self.config.max_length) for t in texts]
         flat = [w for ws in windows for w in ws]
         probs = iter(self.tag_probabilities(flat, batch_size, desc))
         results = []
         for text, ws in zip(texts, windows):
-            found: list[CharEntity] = []
+            found: list[CharSpan] = []
             for w in ws:
                 found.extend(decode_tags(w.offsets, next(probs), self.config.tags, text))
             results.append(found)

@@ -22,7 +22,6 @@ from polyrel.model.data import AnnotatedSentence
 from polyrel.model.layer_cache import LowerLayerCache
 from polyrel.model.metrics import Report, score
 from polyrel.model.ner import (
-    CharEntity,
     EntityRecognizer,
     NerConfig,
     NerModel,
@@ -31,18 +30,19 @@ from polyrel.model.ner import (
     tag_subtokens,
 )
 from polyrel.model.trainer import TrainingConfig, seed_everything
+from polyrel.schemas.records import CharSpan
 
 
-def text_and_entities(sentence: AnnotatedSentence) -> tuple[str, list[CharEntity]]:
+def text_and_entities(sentence: AnnotatedSentence) -> tuple[str, list[CharSpan]]:
     if sentence.text is not None and all(e.char_start is not None for e in sentence.entities):
-        return sentence.text, [CharEntity(e.char_start, e.char_end, e.type) for e in sentence.entities]  # type: ignore[arg-type]
+        return sentence.text, [CharSpan(e.char_start, e.char_end, e.type) for e in sentence.entities]  # type: ignore[arg-type]
     starts, position = [], 0
     for token in sentence.tokens:
         starts.append(position)
         position += len(token) + 1
     text = " ".join(sentence.tokens)
     return text, [
-        CharEntity(starts[e.start], starts[e.end - 1] + len(sentence.tokens[e.end - 1]), e.type) for e in sentence.entities
+        CharSpan(starts[e.start], starts[e.end - 1] + len(sentence.tokens[e.end - 1]), e.type) for e in sentence.entities
     ]
 
 

@@ -51,6 +51,7 @@ def run_settings(options: RunOptions) -> dict[str, Any]:
         "max_pairs_per_doc": options.max_pairs_per_doc,
         "restrict_type_pairs": options.restrict_type_pairs,
         "threshold": options.threshold,
+        "min_entity_score": options.min_entity_score,
         "cjk_words": options.cjk_words,
         "max_doc_chars": options.max_doc_chars,
         "precision": options.precision,

@@ -49,6 +49,7 @@ class RunOptions:
     max_pairs_per_doc: int | None = 20_000
     restrict_type_pairs: bool = False
     threshold: float | None = None  # None: the model's own decision (see model.predictor.decide)
+    min_entity_score: float | None = None  # the polyrel NER's confidence floor; None: the NER model's own
     cjk_words: str = "segmenter"  # how the relation model reads Chinese/Japanese: transforms/words.py
     max_doc_chars: int = 100_000
     batch_size: int = 32
@@ -72,8 +73,10 @@ class RunOptions:
                 raise ValueError(f"{name} must not be negative")
         if self.inference_shards is not None and self.inference_shards < 1:
             raise ValueError("inference_shards must be at least 1")
-        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ValueError("threshold must lie in [0, 1]")
+        for name in ("threshold", "min_entity_score"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1]")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.cjk_words not in CJK_WORDS:
@@ -84,7 +87,8 @@ class RunOptions:
     def ner_settings(self) -> NerSettings:
         from polyrel.transforms.entities import NerSettings
 
-        return NerSettings(stanza_dir=self.stanza_dir, model=self.ner_model, precision=self.precision)
+        return NerSettings(stanza_dir=self.stanza_dir, model=self.ner_model, precision=self.precision,
+                           min_score=self.min_entity_score)
 
     def pair_filter(self, config: RelationModelConfig) -> PairFilter:
         """Which pairs the relation model scores: the model's types and type pairs, within the budget."""
@@ -118,6 +122,7 @@ class RunOptions:
             max_pairs_per_doc=none_if_zero(args.max_pairs_per_doc),
             restrict_type_pairs=args.restrict_type_pairs,
             threshold=args.threshold,
+            min_entity_score=args.min_entity_score,
             cjk_words=args.cjk_words,
             max_doc_chars=args.max_doc_chars,
             batch_size=args.batch_size,
@@ -165,6 +170,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float,
                         help="emit the relations whose probability reaches this: an extract model's best label,"
                         " a classify model's every label (default: the model's own decision, model.predictor.decide)")
+    parser.add_argument("--min-entity-score", type=float,
+                        help="--ner polyrel: drop entities the NER scores below this (default: the NER model's own,"
+                        " chosen on dev with the relation threshold)")
     parser.add_argument("--cjk-words", choices=CJK_WORDS, default=d["cjk_words"].default,
                         help="Chinese/Japanese words for the relation model: dictionary segmenter (jieba, Janome)"
                         " words or single characters (default: %(default)s)")

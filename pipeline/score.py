@@ -129,10 +129,10 @@ def relaxed_matches(predicted: set[tuple[Span, Span, str]], gold: set[tuple[Span
 
 @dataclass(frozen=True)
 class Output:
-    """What a run wrote, by document: triples with their scores, and entities."""
+    """What a run wrote, by document: triples and entities with their scores (None: given entities)."""
 
     triples: dict[str, dict[tuple[Span, Span, str], float]]
-    entities: dict[str, set[tuple[Span, str]]]
+    entities: dict[str, dict[tuple[Span, str], float | None]]
 
 
 def read_output(out_dir: str) -> Output:
@@ -143,19 +143,24 @@ def read_output(out_dir: str) -> Output:
         key = ((row["head_start"], row["head_end"]), (row["tail_start"], row["tail_end"]), row["relation"])
         kept = triples[row["doc_id"]]
         kept[key] = max(kept.get(key, 0.0), float(row["score"]))
-    entities: dict[str, set[tuple[Span, str]]] = defaultdict(set)
+    entities: dict[str, dict[tuple[Span, str], float | None]] = defaultdict(dict)
     for row in pq.read_table(f"{out_dir}/entities").to_pylist():
-        entities[row["doc_id"]].add(((row["entity_start"], row["entity_end"]), row["entity_type"]))
+        entities[row["doc_id"]][((row["entity_start"], row["entity_end"]), row["entity_type"])] = row["score"]
     return Output(triples, entities)
 
 
-def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float = 0.0) -> dict[str, Any]:
-    """P/R/F1 per language and over all documents, counting triples scored at least `threshold`."""
+def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float = 0.0,
+                 entity_floor: float = 0.0) -> dict[str, Any]:
+    """P/R/F1 per language and over all documents, counting triples scored at least `threshold`
+    whose entities, like the entities counted, the NER scored at least `entity_floor`."""
     metrics = ("triples_exact", "triples_relaxed", "entities_typed", "entities_span")
     counts: dict[str, dict[str, Counts]] = defaultdict(lambda: {m: Counts() for m in metrics})
     for doc in docs:
-        predicted = {k for k, s in output.triples.get(doc.id, {}).items() if s >= threshold}
-        found = output.entities.get(doc.id, set())
+        entities = output.entities.get(doc.id, {})
+        found = {k for k, s in entities.items() if s is None or s >= entity_floor}
+        dropped = {span for (span, _), s in entities.items() if s is not None and s < entity_floor}
+        predicted = {k for k, s in output.triples.get(doc.id, {}).items()
+                     if s >= threshold and k[0] not in dropped and k[1] not in dropped}
         for lang in (doc.lang, "all"):
             c = counts[lang]
             c["triples_exact"].add(len(predicted & doc.triples), len(predicted), len(doc.triples))
@@ -166,18 +171,26 @@ def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float 
     return {lang: {m: c.as_dict() for m, c in by.items()} for lang, by in sorted(counts.items())}
 
 
-def sweep(docs: Sequence[GoldDocument], output: Output, min_precision: float) -> dict[str, Any]:
-    """Triple precision/recall/F1 (exact, over all documents) at thresholds 0.00…1.00, and the
-    threshold of best F1 among those with precision ≥ `min_precision`; where no threshold reaches
-    that precision, the threshold of best F1 overall (`precision_floor_met` False says so)."""
-    curve = []
-    for step in range(101):
-        t = step / 100
-        curve.append({"threshold": t, **score_output(docs, output, t)["all"]["triples_exact"]})
-    eligible = [c for c in curve if c["precision"] >= min_precision and c["predicted"]]
-    floor_met = bool(eligible)
-    best = max(eligible or [c for c in curve if c["predicted"]], key=lambda c: (c["f1"], -c["threshold"]), default=None)
-    return {"min_precision": min_precision, "precision_floor_met": floor_met, "chosen": best, "curve": curve}
+ENTITY_FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def sweep(docs: Sequence[GoldDocument], output: Output, min_precision: float,
+          entity_floors: Sequence[float] = ENTITY_FLOORS) -> dict[str, Any]:
+    """Triple precision/recall/F1 (exact, over all documents) at relation thresholds 0.00…1.00 for
+    each entity confidence floor, and the (threshold, floor) of best F1 among those with precision ≥
+    `min_precision`; where none reaches that precision, the best F1 overall (`precision_floor_met`
+    False says so). `curve` is the chosen floor's; `by_entity_floor` the best point of each floor."""
+    curves = {f: [{"threshold": step / 100, "entity_floor": f,
+                   **score_output(docs, output, step / 100, f)["all"]["triples_exact"]} for step in range(101)]
+              for f in entity_floors}
+    points = [c for curve in curves.values() for c in curve if c["predicted"]]
+    eligible = [c for c in points if c["precision"] >= min_precision]
+    best = max(eligible or points, key=lambda c: (c["f1"], -c["threshold"], -c["entity_floor"]), default=None)
+    by_floor = [max((c for c in curve if c["predicted"]), key=lambda c: (c["f1"], -c["threshold"]), default=None)
+                for curve in curves.values()]
+    return {"min_precision": min_precision, "precision_floor_met": bool(eligible), "chosen": best,
+            "curve": curves[best["entity_floor"] if best else entity_floors[0]],
+            "by_entity_floor": [b for b in by_floor if b]}
 
 
 def plot_curve(result: dict[str, Any], path: str, title: str) -> None:
@@ -203,11 +216,12 @@ def plot_curve(result: dict[str, Any], path: str, title: str) -> None:
     plt.close(fig)
 
 
-def save_threshold(model_dir: str, threshold: float) -> None:
-    """Make `threshold` the relation model's default decision threshold (config.json)."""
+def save_setting(model_dir: str, key: str, value: float) -> None:
+    """Make `value` a model's default `key` in its config.json: the relation model's `threshold`,
+    the NER model's `min_score`."""
     path = Path(model_dir) / "config.json"
     config = json.loads(path.read_text(encoding="utf-8"))
-    config["threshold"] = threshold
+    config[key] = value
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -227,7 +241,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--min-precision", type=float, default=0.5, help="--sweep: the precision the threshold must keep")
     parser.add_argument("--curve-png", help="--sweep: draw the precision-recall curve here")
     parser.add_argument("--save-threshold", action="store_true",
-                        help="--sweep: store the chosen threshold in the relation model's config.json (its default from then on)")
+                        help="--sweep: store the chosen threshold in the relation model's config.json and the entity"
+                        " floor in the NER model's (their defaults from then on)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="models compute in bf16 where the hardware has it natively (auto), or as forced")
     parser.add_argument("--report", help="write the JSON report here")
@@ -253,7 +268,8 @@ def main(args: argparse.Namespace) -> int:
         write_documents(docs, inputs)
         out = args.keep_output or str(Path(tmp, "out"))
         options = RunOptions(model=args.model, inputs=(str(inputs),), output=out, ner=args.ner, ner_model=args.ner_model,
-                             threshold=threshold, precision=args.precision, run_id="score")
+                             threshold=threshold, min_entity_score=0.0 if args.sweep else None, precision=args.precision,
+                             run_id="score")
         report = run(options)
         output = read_output(out)
     model, ner_model = str(options.model), options.ner_model
@@ -267,12 +283,14 @@ def main(args: argparse.Namespace) -> int:
         "scores": score_output(docs, output, threshold or 0.0),
     }
     if args.sweep:
-        result["sweep"] = sweep(docs, output, args.min_precision)
+        result["sweep"] = sweep(docs, output, args.min_precision, ENTITY_FLOORS if args.ner == "polyrel" else (0.0,))
         chosen = result["sweep"]["chosen"]
         if chosen:
-            result["scores_at_chosen"] = score_output(docs, output, chosen["threshold"])
+            result["scores_at_chosen"] = score_output(docs, output, chosen["threshold"], chosen["entity_floor"])
         if chosen and args.save_threshold:
-            save_threshold(model, chosen["threshold"])
+            save_setting(model, "threshold", chosen["threshold"])
+            if ner_model:
+                save_setting(ner_model, "min_score", chosen["entity_floor"])
         if args.curve_png:
             plot_curve(result["sweep"], args.curve_png, f"{result['model']} · ner {args.ner} · {len(docs)} documents")
     print(render(result))

@@ -16,11 +16,13 @@ RECORDS_VERSION = 1
 
 @dataclass(frozen=True)
 class CharSpan:
-    """A pre-annotated entity as the input gives it: `[start, end)` characters and a type."""
+    """An entity as characters `[start, end)` of a text and a type: as the input gives it, or as an
+    NER model finds it, with its confidence (`score`; None for given spans)."""
 
     start: int
     end: int
     type: str
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class EntityMention:
     token_start: int  # token span [token_start, token_end) within the sentence
     token_end: int
     source: str  # the NER backend that produced it
+    score: float | None = None  # the NER model's confidence; None for given spans
 
 
 @dataclass(frozen=True)

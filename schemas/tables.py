@@ -18,7 +18,7 @@ import pyarrow as pa
 from polyrel.schemas.records import DeadLetter, EntityMention, FileCount, Sentence, Triple
 
 TRIPLES_VERSION = 1
-ENTITIES_VERSION = 1
+ENTITIES_VERSION = 2  # 2: `score`
 ERRORS_VERSION = 1
 FILES_VERSION = 1
 
@@ -59,6 +59,7 @@ ENTITIES_SCHEMA = _schema("entities", ENTITIES_VERSION, [
     pa.field("token_start", pa.int32(), nullable=False),
     pa.field("token_end", pa.int32(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
+    pa.field("score", pa.float32()),  # the NER model's confidence; null for given entities
     pa.field("run_id", pa.string(), nullable=False),
 ])
 
@@ -128,6 +129,7 @@ def entity_row(sentence: Sentence, mention: EntityMention, run_id: str) -> dict[
         "token_start": mention.token_start,
         "token_end": mention.token_end,
         "source": mention.source,
+        "score": mention.score,
         "run_id": run_id,
     }
 

@@ -72,6 +72,7 @@ class NerSettings:
     stanza_dir: str | None = None
     model: str | None = None  # a backend's own model location (the `polyrel` NER)
     precision: str = "auto"  # the `polyrel` NER's compute type (model/precision.py)
+    min_score: float | None = None  # the `polyrel` NER's confidence floor; None: the model's own (NerConfig.min_score)
 
 
 NerBackend = Callable[[Document, str], Sequence[CharSpan]]  # (document, language) → spans
@@ -139,6 +140,7 @@ class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityR
             raise ValueError(f"--ner polyrel: no NER model at {self.model_dir}; train one with `polyrel ner train`"
                              " and pass --ner-model DIR (or set $POLYREL_NER_MODEL)")
         self.precision = settings.precision
+        self.min_score = settings.min_score
         self.batch_size = batch_size
         self.device = device
 
@@ -148,7 +150,12 @@ class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityR
         return EntityRecognizer.load(local_model_dir(self.model_dir), self.device, self.precision)
 
     def spans(self, texts: Sequence[str], model: EntityRecognizer) -> list[tuple[CharSpan, ...]]:
-        return [tuple(CharSpan(e.start, e.end, e.type) for e in found) for found in model(list(texts), self.batch_size)]
+        """The entities of each text that reach the confidence floor (the rest counted, `entities_below_floor`)."""
+        floor = model.config.min_score if self.min_score is None else self.min_score
+        found = model(list(texts), self.batch_size)
+        kept = [tuple(e for e in entities if e.score is None or e.score >= floor) for entities in found]
+        count("entities_below_floor", sum(len(a) - len(b) for a, b in zip(found, kept)))
+        return kept
 
     def run_inference(
         self, batch: Sequence[SegmentedDocument], model: EntityRecognizer, inference_args: dict[str, Any] | None = None
@@ -197,12 +204,13 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, source: str) -> EntityMention | str:
+def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, source: str,
+             score: float | None) -> EntityMention | str:
     """The mention on token boundaries, or why it cannot be placed."""
     span = token_span(sentence.tokens, start, end)
     if span is None:
         return "entity span covers no token"
-    return EntityMention(start, end, etype, text[start:end], *span, source)
+    return EntityMention(start, end, etype, text[start:end], *span, source, score)
 
 
 def align(
@@ -239,7 +247,7 @@ def align(
             yield dead_letter(DeadLetter(document.id, STAGE, f"entity span [{span.start}, {span.end}) is not inside"
                                          " one sentence", raw))
             continue
-        mention = _mention(text, sentences[index], start, end, etype, source)
+        mention = _mention(text, sentences[index], start, end, etype, source, span.score)
         if isinstance(mention, str):
             yield dead_letter(DeadLetter(document.id, STAGE, mention, raw))
             continue

@@ -37,3 +37,16 @@ def test_batched_ner_equals_one_document_at_a_time(tiny_ner_model_dir: Path, tin
         assert isinstance(annotated, AnnotatedDocument)
         expected |= {tables.entity_id(document.id, m) for s in annotated.sentences for m in s.entities}
     assert expected and got == expected
+
+
+def test_the_confidence_floor_drops_entities_below_it(tiny_ner_model_dir: Path, tiny_relation_model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    corpus = defaults.SAMPLE_DIR / "news.jsonl"
+    scores = {}
+    for floor in ("0", "0.5"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["run", str(corpus), "--out", str(tmp_path / floor), "--ner-model", str(tiny_ner_model_dir),
+                         "--model", str(tiny_relation_model_dir), "--precision", "fp32", "--min-entity-score", floor]) == 0
+        scores[floor] = [r["score"] for r in read_table(str(tmp_path / floor), "entities").to_pylist()]
+    assert all(s is not None for s in scores["0"])  # the NER's confidence is written with each entity
+    assert sorted(s for s in scores["0"] if s >= 0.5) == sorted(scores["0.5"]) and len(scores["0.5"]) < len(scores["0"])

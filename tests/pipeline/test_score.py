@@ -41,7 +41,7 @@ def test_exact_relaxed_and_threshold_scoring():
     output = Output(
         triples={"en/d": {((0, 4), (10, 15), "physical"): 0.9, ((0, 3), (10, 15), "part-of"): 0.2,
                           ((1, 4), (10, 15), "physical"): 0.4}},
-        entities={"en/d": {((0, 4), "person"), ((10, 15), "organisation")}},
+        entities={"en/d": {((0, 4), "person"): None, ((10, 15), "organisation"): None}},
     )
     scores = score_output([gold], output)["en"]
     assert scores["triples_exact"] == {"precision": 0.3333, "recall": 0.5, "f1": 0.4, "tp": 1, "predicted": 3, "gold": 2}
@@ -53,6 +53,21 @@ def test_exact_relaxed_and_threshold_scoring():
     assert relaxed_matches({((0, 3), (11, 12), "physical")}, gold.triples) == 1
     unreachable = sweep([gold], output, 1.1)  # no threshold reaches it: the best F1 overall, flagged
     assert not unreachable["precision_floor_met"] and unreachable["chosen"]["f1"] == pytest.approx(0.6667)
+
+
+def test_the_entity_floor_drops_low_confidence_entities_and_their_triples():
+    gold = GoldDocument("en/d", "en", "x", {((0, 4), "person"), ((10, 15), "location"), ((20, 25), "location")},
+                        {((0, 4), (10, 15), "physical")})
+    output = Output(
+        triples={"en/d": {((0, 4), (10, 15), "physical"): 0.9, ((0, 4), (20, 25), "physical"): 0.8}},
+        entities={"en/d": {((0, 4), "person"): 0.95, ((10, 15), "location"): 0.9, ((20, 25), "organisation"): 0.35}},
+    )
+    assert score_output([gold], output)["en"]["triples_exact"]["precision"] == 0.5
+    floored = score_output([gold], output, entity_floor=0.5)["en"]
+    assert floored["triples_exact"]["precision"] == 1.0 and floored["entities_typed"]["predicted"] == 2
+    result = sweep([gold], output, 0.9)
+    assert result["chosen"]["entity_floor"] == 0.4 and result["chosen"]["precision"] == 1.0  # the lowest floor that works
+    assert [b["entity_floor"] for b in result["by_entity_floor"]] == [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
 
 def test_score_command_runs_the_pipeline_and_writes_a_report(tiny_relation_model_dir, tmp_path, capsys):

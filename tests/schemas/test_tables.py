@@ -14,10 +14,10 @@ ANNA, ACME = mention(0, 4, "person", "Anna", 0, 1), mention(14, 18, "organisatio
 
 
 def test_schemas_carry_name_and_version():
-    for name, schema in (("triples", tables.TRIPLES_SCHEMA), ("entities", tables.ENTITIES_SCHEMA),
-                         ("errors", tables.ERRORS_SCHEMA)):
+    for name, schema, version in (("triples", tables.TRIPLES_SCHEMA, b"1"), ("entities", tables.ENTITIES_SCHEMA, b"2"),
+                                  ("errors", tables.ERRORS_SCHEMA, b"1"), ("files", tables.FILES_SCHEMA, b"1")):
         assert schema.metadata[b"polyrel.table"] == name.encode()
-        assert schema.metadata[b"polyrel.schema_version"] == b"1"
+        assert schema.metadata[b"polyrel.schema_version"] == version
 
 
 def test_rows_fit_their_schemas():

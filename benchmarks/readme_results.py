@@ -172,14 +172,29 @@ def section() -> str:
         lines += ["", (f"**Encoder conversion fidelity** (e5.c vs converted checkpoint): cosine min {cos.get('min', '—')},"
                        f" mean {cos.get('mean', '—')} over {data['token_ids_identical']} texts with identical token ids;"
                        f" conversion {data['conversion_s']} s, checkpoint {data['checkpoint_bytes'] // 2**20} MiB.")]
+    inference = RESULTS / "inference_precision.json"
+    if inference.is_file():
+        data = json.loads(inference.read_text())
+        runs = data["runs"]
+        lines += ["", (f"**Relation-model inference** (`{data['command']}`, {data['machine']['device']},"
+                       f" {data['machine']['threads']} threads, {data['model']}, {runs['bf16']['pairs']} pairs of gold entities"
+                       f" from {data['sentences']} English test sentences, one run): plain batched float32 loop"
+                       f" {runs['plain_fp32']['pairs_per_s']} pairs/s; polyrel's predictor float32 {runs['fp32']['pairs_per_s']},"
+                       f" bf16 {runs['bf16']['pairs_per_s']} ({data['bf16_over_plain_fp32_speed']}× the plain loop); bf16 gives"
+                       f" the same decision as float32 on {data['decision_agreement']:.1%} of pairs, micro-F1"
+                       f" {pct(runs['fp32']['micro_f1'])} → {pct(runs['bf16']['micro_f1'])}.")]
     throughput = RESULTS / "pipeline_throughput.json"
     if throughput.is_file():
         data = json.loads(throughput.read_text())
-        b, base = data["batched"], data["baseline"]
-        lines += ["", (f"**Pipeline throughput** (`{data['command']}`, {data['device']}, NER `{data['ner']}`):"
-                       f" {b['documents_per_s']} documents/s, {b['pairs_per_s']} pairs/s at batch size {b['batch_size']};"
-                       f" {data['pairs_per_s_ratio']}× the pairs/s of batch size 1 ({base['pairs_per_s']}) in the same run."
-                       " Both runs include loading the models, which dominates at this corpus size.")]
+        text = (f"**`polyrel run` throughput** (`{data['command']}`, {data['machine']}, {data['model']}, NER `{data['ner']}`,"
+                f" {data['documents']} documents in {data['files']} files, {data['pairs']} pairs, one run; steady state: fixed"
+                f" costs measured on a one-document corpus left out): the model alone {data['model_alone']['pairs_per_s']}"
+                f" pairs/s; DirectRunner {data['direct']['steady_pairs_per_s']} pairs/s ({data['direct_over_model']:.0%} of"
+                " the model alone)")
+        if "dask_2" in data:
+            text += (f"; DaskRunner, one single-threaded worker {data['dask_1']['steady_pairs_per_s']} pairs/s, two"
+                     f" {data['dask_2']['steady_pairs_per_s']} ({data['dask_2_over_dask_1']}×)")
+        lines += ["", text + "."]
     lid = RESULTS / "language_id.json"
     if lid.is_file():
         data = json.loads(lid.read_text())

@@ -111,6 +111,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--resume", action="store_true", help=RESUME_HELP)
+    train.add_argument("--stop-after", type=int, metavar="EPOCH",
+                       help="end this run after that epoch of the --epochs schedule (the checkpoint stays: --resume continues)")
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="score a model on annotated data")
@@ -168,7 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
         initialised_from=args.init, progress=not args.quiet,
     )
     task = RelationTask(model, tokenizer, train, dev, config)
-    result = Trainer(model, tokenizer, config).fit(task, args.output, resume=args.resume)
+    result = Trainer(model, tokenizer, config).fit(task, args.output, resume=args.resume, stop_after=args.stop_after)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"
     resumed = f" (resumed after epoch {result.resumed_after_epoch})" if result.resumed_after_epoch else ""
     print(f"best epoch {result.best_epoch} ({chosen}) saved to {args.output} in {result.seconds:.0f}s{resumed};"

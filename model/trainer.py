@@ -164,11 +164,13 @@ class Trainer:
             {"params": head, "weight_decay": 0.0, "lr": c.head_learning_rate},
         ], lr=c.learning_rate)
 
-    def fit(self, task: TrainingTask, output_dir: str | Path, resume: bool = False) -> TrainingResult:
+    def fit(self, task: TrainingTask, output_dir: str | Path, resume: bool = False,
+            stop_after: int | None = None) -> TrainingResult:
         """Train, keeping the best epoch in `output_dir`. After every epoch the full training
         state is written to `output_dir/checkpoint.json` (+ `.safetensors`); with `resume` a run continues from it and
         ends with the same weights and history as an uninterrupted one (the checkpoint is
-        removed once training ends)."""
+        removed once training ends). `stop_after` ends this run after that epoch of the schedule,
+        keeping the checkpoint, so a budget-bound run is reproducible and can be resumed."""
         started = time.perf_counter()
         c = self.config
         seed_everything(c.seed)
@@ -225,6 +227,9 @@ class Trainer:
                 if bad_epochs >= c.patience:
                     break
             self._checkpoint(directory, result, bad_epochs, optimizer, scheduler, rng)
+            if stop_after is not None and epoch >= stop_after and epoch < c.epochs:
+                result.seconds = prior + time.perf_counter() - started
+                return result
         result.seconds = prior + time.perf_counter() - started
         Path(output_dir, "training.json").write_text(
             json.dumps({"training_config": asdict(c), "result": asdict(result)}, indent=2) + "\n", encoding="utf-8"

@@ -56,6 +56,17 @@ def test_resumed_training_ends_like_an_uninterrupted_run(tiny_bert_dir, tmp_path
     assert not (tmp_path / "resumed" / CHECKPOINT).exists()
 
 
+def test_a_run_stopped_after_an_epoch_resumes_to_the_same_end(tiny_bert_dir, tmp_path):
+    trainer, task = fresh(tiny_bert_dir)
+    straight = trainer.fit(task, tmp_path / "straight")
+    trainer, task = fresh(tiny_bert_dir)
+    stopped = trainer.fit(task, tmp_path / "staged", stop_after=1)
+    assert len(stopped.history) == 1 and (tmp_path / "staged" / CHECKPOINT).is_file()
+    trainer, task = fresh(tiny_bert_dir)
+    resumed = trainer.fit(task, tmp_path / "staged", resume=True)
+    assert resumed.history == straight.history and not (tmp_path / "staged" / CHECKPOINT).exists()
+
+
 def test_without_resume_an_old_checkpoint_is_ignored(tiny_bert_dir, tmp_path, monkeypatch):
     trainer, task = fresh(tiny_bert_dir)
     interrupt_at_epoch(task, 2, monkeypatch)

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from benchmarks import results_file
-from polyrel.model.data import AnnotatedSentence, Entity, read_corpus, sample
+from polyrel.model.data import Entity, LabelledSentence, read_corpus, sample
 from polyrel.model.metrics import score
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.pipeline import defaults
@@ -36,7 +36,7 @@ from polyrel.transforms.segment import token_span, tokenize
 from polyrel.transforms.words import join_words, word_starts
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cjk_words.json"
-Reader = Callable[[AnnotatedSentence, Entity, Entity], PairQuery]
+Reader = Callable[[LabelledSentence, Entity, Entity], PairQuery]
 
 
 def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
@@ -47,7 +47,7 @@ def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
     return span
 
 
-def dataset_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+def dataset_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
     return PairQuery(tuple(sentence.tokens), head, tail)
 
 
@@ -57,22 +57,22 @@ def sentence_tokens(text: str) -> tuple[Token, ...]:
     return tokenize(text)
 
 
-def character_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+def character_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
     tokens = sentence_tokens(sentence.text or "")
     return PairQuery(tuple(t.text for t in tokens), *(Entity(*covering(tokens, e), e.type) for e in (head, tail)))
 
 
-def joined_words(sentence: AnnotatedSentence, head: Entity, tail: Entity, boundaries: Container[int] | None) -> PairQuery:
+def joined_words(sentence: LabelledSentence, head: Entity, tail: Entity, boundaries: Container[int] | None) -> PairQuery:
     tokens = sentence_tokens(sentence.text or "")
     words, spans = join_words(tokens, [covering(tokens, e) for e in (head, tail)], boundaries)
     return PairQuery(words, *(Entity(*span, e.type) for span, e in zip(spans, (head, tail))))
 
 
-def run_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+def run_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
     return joined_words(sentence, head, tail, None)
 
 
-def segmenter_words(sentence: AnnotatedSentence, head: Entity, tail: Entity) -> PairQuery:
+def segmenter_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
     starts = word_starts(sentence.text or "", sentence.lang or "und")
     if starts is None:
         raise ValueError(f"no word segmenter for language {sentence.lang!r}")
@@ -84,7 +84,7 @@ SCHEMES: dict[str, Reader] = {
 }
 
 
-def pairs(sentences: list[AnnotatedSentence]) -> Iterator[tuple[AnnotatedSentence, Entity, Entity, frozenset[str]]]:
+def pairs(sentences: list[LabelledSentence]) -> Iterator[tuple[LabelledSentence, Entity, Entity, frozenset[str]]]:
     for sentence in sentences:
         gold = {(r.head, r.tail): frozenset(r.labels) for r in sentence.relations}
         for h, head in enumerate(sentence.entities):

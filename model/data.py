@@ -2,7 +2,7 @@
 
 Two on-disk formats are read: CrossRE / Multi-CrossRE (token spans with inclusive ends,
 relations keyed by spans) and polyrel's own JSONL (token spans with exclusive ends,
-relations keyed by entity index). Both become `AnnotatedSentence`. A malformed record is
+relations keyed by entity index). Both become `LabelledSentence`. A malformed record is
 an `InvalidRecordError` naming file, line and reason, or, with `skip_invalid`, a counted
 `SkippedRecord`: nothing is dropped silently.
 """
@@ -41,7 +41,7 @@ class Relation:
 
 
 @dataclass
-class AnnotatedSentence:
+class LabelledSentence:
     id: str
     tokens: list[str]
     entities: list[Entity]
@@ -82,7 +82,7 @@ class Corpus:
     relations dropped from kept records (a relation from an entity to itself, which CrossRE
     contains a few of, is no candidate pair in any task mode)."""
 
-    sentences: list[AnnotatedSentence]
+    sentences: list[LabelledSentence]
     skipped: list[SkippedRecord] = field(default_factory=list)
     dropped: list[SkippedRecord] = field(default_factory=list)
 
@@ -112,7 +112,7 @@ def _check_tokens(tokens: Any) -> list[str]:
     return tokens
 
 
-def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> AnnotatedSentence:
+def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> LabelledSentence:
     """A CrossRE line: `ner` ends and relation spans are inclusive token indices."""
     dropped = [] if dropped is None else dropped
     tokens = _check_tokens(record.get("sentence"))
@@ -138,7 +138,7 @@ def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list
         if label not in labels:
             labels.append(label)
     relations = [Relation(h, t, tuple(ls)) for (h, t), ls in labels_by_pair.items()]
-    return AnnotatedSentence(
+    return LabelledSentence(
         id=str(record.get("doc_key", "")),
         tokens=tokens,
         entities=entities,
@@ -148,7 +148,7 @@ def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list
     )
 
 
-def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> AnnotatedSentence:
+def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> LabelledSentence:
     """polyrel's JSONL line: `end` is exclusive; relations index into `entities`."""
     dropped = [] if dropped is None else dropped
     tokens = _check_tokens(record.get("tokens"))
@@ -173,7 +173,7 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list
         if not labels:
             raise ValueError(f"relation {r!r} has no label")
         relations.append(Relation(head, tail, tuple(labels)))
-    return AnnotatedSentence(
+    return LabelledSentence(
         id=str(record.get("id", "")),
         tokens=tokens,
         entities=entities,
@@ -186,7 +186,7 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list
 def iter_records(
     path: str, lang: str | None = None, skip_invalid: bool = False,
     skipped: list[SkippedRecord] | None = None, dropped: list[SkippedRecord] | None = None,
-) -> Iterator[AnnotatedSentence]:
+) -> Iterator[LabelledSentence]:
     """Sentences of one JSONL file in either format, told apart per line by their keys."""
     with _open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
@@ -235,7 +235,7 @@ def read_corpus(paths: Sequence[str] | str, skip_invalid: bool = False) -> Corpu
     return corpus
 
 
-def sample(sentences: Sequence[AnnotatedSentence], n: int | None, seed: int = 0) -> list[AnnotatedSentence]:
+def sample(sentences: Sequence[LabelledSentence], n: int | None, seed: int = 0) -> list[LabelledSentence]:
     """A fixed random subset (in corpus order): early stopping on a large dev set need not score it all."""
     if n is None or n >= len(sentences):
         return list(sentences)
@@ -245,7 +245,7 @@ def sample(sentences: Sequence[AnnotatedSentence], n: int | None, seed: int = 0)
     return [s for i, s in enumerate(sentences) if i in keep]
 
 
-def heldout_keys(sentences: Sequence[AnnotatedSentence], n: int, seed: int = 0) -> frozenset[str]:
+def heldout_keys(sentences: Sequence[LabelledSentence], n: int, seed: int = 0) -> frozenset[str]:
     """A fixed random set of `n` sentence ids. Multi-CrossRE's translations keep the English ids,
     so holding out by id holds a sentence out in every language: no translation of a held-out
     sentence trains."""
@@ -255,7 +255,7 @@ def heldout_keys(sentences: Sequence[AnnotatedSentence], n: int, seed: int = 0) 
     return frozenset(random.Random(seed).sample(ids, min(n, len(ids))))
 
 
-def write_jsonl(sentences: Iterable[AnnotatedSentence], path: str) -> None:
+def write_jsonl(sentences: Iterable[LabelledSentence], path: str) -> None:
     with fsspec.open(path, "wt", encoding="utf-8", compression="infer") as handle:
         for sentence in sentences:
             handle.write(json.dumps(sentence.to_json(), ensure_ascii=False) + "\n")

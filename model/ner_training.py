@@ -18,7 +18,7 @@ from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import AdapterConfig, load_encoder
-from polyrel.model.data import AnnotatedSentence
+from polyrel.model.data import LabelledSentence
 from polyrel.model.layer_cache import LowerLayerCache
 from polyrel.model.metrics import Report, score
 from polyrel.model.ner import (
@@ -33,7 +33,7 @@ from polyrel.model.trainer import TrainingConfig, seed_everything
 from polyrel.schemas.records import CharSpan
 
 
-def text_and_entities(sentence: AnnotatedSentence) -> tuple[str, list[CharSpan]]:
+def text_and_entities(sentence: LabelledSentence) -> tuple[str, list[CharSpan]]:
     if sentence.text is not None and all(e.char_start is not None for e in sentence.entities):
         return sentence.text, [CharSpan(e.char_start, e.char_end, e.type) for e in sentence.entities]  # type: ignore[arg-type]
     starts, position = [], 0
@@ -63,7 +63,7 @@ def initialise_ner(
     return model, tokenizer
 
 
-def evaluate_ner(recognizer: EntityRecognizer, sentences: Sequence[AnnotatedSentence], batch_size: int = 32) -> Report:
+def evaluate_ner(recognizer: EntityRecognizer, sentences: Sequence[LabelledSentence], batch_size: int = 32) -> Report:
     texts, gold_entities = zip(*(text_and_entities(s) for s in sentences)) if sentences else ((), ())
     predicted = recognizer(list(texts), batch_size)
     gold_sets, pred_sets = [], []
@@ -88,8 +88,8 @@ class NerTask:
     selection_floor = 0.0  # tagging every token O finds no entity
 
     def __init__(
-        self, model: NerModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
-        dev: Sequence[AnnotatedSentence] | None, training: TrainingConfig | None = None,
+        self, model: NerModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[LabelledSentence],
+        dev: Sequence[LabelledSentence] | None, training: TrainingConfig | None = None,
     ) -> None:
         self.config = model.config
         self.tokenizer = tokenizer

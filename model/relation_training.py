@@ -21,7 +21,7 @@ from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.backbone import AdapterConfig, load_encoder
-from polyrel.model.data import AnnotatedSentence
+from polyrel.model.data import LabelledSentence
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, collate, length_batches
 from polyrel.model.layer_cache import LowerLayerCache
 from polyrel.model.metrics import Report, score
@@ -43,7 +43,7 @@ class PairInstance:
     unfit: str | None = None
 
 
-def collect_inventory(sentences: Sequence[AnnotatedSentence]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+def collect_inventory(sentences: Sequence[LabelledSentence]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """Labels, entity types and related (head type, tail type) pairs seen in training data."""
     labels = sorted({l for s in sentences for r in s.relations for l in r.labels})
     types = sorted({e.type for s in sentences for e in s.entities})
@@ -79,7 +79,7 @@ def initialise_model(
 
 
 def build_instances(
-    sentences: Sequence[AnnotatedSentence], encoder: PairEncoder, task: str
+    sentences: Sequence[LabelledSentence], encoder: PairEncoder, task: str
 ) -> list[PairInstance]:
     """Candidate pairs: every ordered pair (extract) or the gold-related pairs (classify)."""
     instances = []
@@ -169,8 +169,8 @@ class RelationTask:
     """
 
     def __init__(
-        self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[AnnotatedSentence],
-        dev: Sequence[AnnotatedSentence] | None, training: TrainingConfig | None = None,
+        self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[LabelledSentence],
+        dev: Sequence[LabelledSentence] | None, training: TrainingConfig | None = None,
     ) -> None:
         training = training or TrainingConfig()
         self.model = model

@@ -66,7 +66,7 @@ class GoldDocument:
 
 
 def gold_documents(sentences: Iterable[Any]) -> list[GoldDocument]:
-    """One document per annotated sentence (`model.data.AnnotatedSentence`), spans in characters."""
+    """One document per annotated sentence (`model.data.LabelledSentence`), spans in characters."""
     docs = []
     for s in sentences:
         if s.text is not None and all(e.char_start is not None for e in s.entities):

@@ -7,7 +7,7 @@ from transformers import AutoTokenizer
 
 from polyrel.cli import main
 from polyrel.model.backbone import AdapterConfig, ModelDirectoryError
-from polyrel.model.data import AnnotatedSentence, Entity, write_jsonl
+from polyrel.model.data import Entity, LabelledSentence, write_jsonl
 from polyrel.model.encoders import resolve_encoder
 from polyrel.model.ner import EntityRecognizer, NerModel, decode_tags, encode_text, tag_subtokens
 from polyrel.model.ner_training import NerTask, evaluate_ner, initialise_ner, text_and_entities
@@ -55,9 +55,9 @@ def test_long_text_is_windowed_not_cut(e5_tokenizer):
 
 
 def test_text_from_tokens_or_detokenized_source():
-    joined = AnnotatedSentence("a", ["Anna", "lives", "in", "New", "York"], [Entity(3, 5, "location")])
+    joined = LabelledSentence("a", ["Anna", "lives", "in", "New", "York"], [Entity(3, 5, "location")])
     assert text_and_entities(joined) == ("Anna lives in New York", [CharSpan(14, 22, "location")])
-    detok = AnnotatedSentence("b", ["東京", "です"], [Entity(0, 1, "location", 0, 2)], text="東京です")
+    detok = LabelledSentence("b", ["東京", "です"], [Entity(0, 1, "location", 0, 2)], text="東京です")
     assert text_and_entities(detok) == ("東京です", [CharSpan(0, 2, "location")])
 
 

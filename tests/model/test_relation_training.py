@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from polyrel.cli import main
-from polyrel.model.data import AnnotatedSentence, Entity, Relation, write_jsonl
+from polyrel.model.data import Entity, LabelledSentence, Relation, write_jsonl
 from polyrel.model.predictor import RelationPredictor
 from polyrel.model.relation_training import (
     RelationTask,
@@ -37,7 +37,7 @@ def toy_sentences(n=20, seed=0):
         idx = {e.type: k for k, e in enumerate(ents)}
         rels = [Relation(idx["person"], idx["organisation"], ("role",)),
                 Relation(idx["organisation"], idx["location"], ("physical",))]
-        out.append(AnnotatedSentence(f"s{i}", tokens, ents, rels, "en"))
+        out.append(LabelledSentence(f"s{i}", tokens, ents, rels, "en"))
     return out
 
 

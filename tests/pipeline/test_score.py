@@ -5,7 +5,7 @@ import json
 import pytest
 
 from polyrel.cli import main
-from polyrel.model.data import AnnotatedSentence, Entity, Relation
+from polyrel.model.data import Entity, LabelledSentence, Relation
 from polyrel.pipeline.score import (
     GoldDocument,
     Output,
@@ -25,9 +25,9 @@ def test_detokenized_text_keeps_every_token_at_its_offsets():
 
 
 def test_gold_documents_use_character_spans_of_either_source():
-    english = AnnotatedSentence("d1", ["Anna", "lives", "in", "Paris", "."], [Entity(0, 1, "person"), Entity(3, 4, "location")],
+    english = LabelledSentence("d1", ["Anna", "lives", "in", "Paris", "."], [Entity(0, 1, "person"), Entity(3, 4, "location")],
                                 [Relation(0, 1, ("physical", "role"))], "en")
-    german = AnnotatedSentence("d1", ["Anna", "wohnt", "in", "Paris"], [Entity(0, 1, "person", 0, 4), Entity(3, 4, "location", 14, 19)],
+    german = LabelledSentence("d1", ["Anna", "wohnt", "in", "Paris"], [Entity(0, 1, "person", 0, 4), Entity(3, 4, "location", 14, 19)],
                                [Relation(0, 1, ("physical",))], "de", "Anna wohnt in Paris.")
     en, de = gold_documents([english, german])
     assert (en.id, en.text, de.id, de.text) == ("en/d1", "Anna lives in Paris.", "de/d1", "Anna wohnt in Paris.")

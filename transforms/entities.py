@@ -40,6 +40,7 @@ from polyrel.schemas.records import (
     Sentence,
 )
 from polyrel.transforms import stanza_models
+from polyrel.transforms.batching import budget_batches
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 from polyrel.transforms.model_dirs import local_model_dir
 from polyrel.transforms.segment import token_span
@@ -294,17 +295,7 @@ def annotate(segmented: SegmentedDocument, spans: Sequence[CharSpan], source: st
 def document_batches(keyed: tuple[int, Iterable[SegmentedDocument]], max_chars: int) -> Iterator[list[SegmentedDocument]]:
     """Batches of documents totalling at most `max_chars` characters (a longer document alone),
     read as the group streams by."""
-    batch: list[SegmentedDocument] = []
-    size = 0
-    for segmented in keyed[1]:
-        n = len(segmented.document.text)
-        if batch and size + n > max_chars:
-            yield batch
-            batch, size = [], 0
-        batch.append(segmented)
-        size += n
-    if batch:
-        yield batch
+    return budget_batches(keyed[1], lambda segmented: len(segmented.document.text), max_chars)
 
 
 def annotate_result(result: PredictionResult) -> Iterator[AnnotatedDocument | DeadLetter]:

@@ -1,8 +1,8 @@
 """Stage 4: the candidate pairs of each sentence, within a budget, as the relation model scores them.
 
 Every ordered pair (head ≠ tail) of a sentence's mentions is a candidate, so cost grows with
-the square of the entity count. Three caps, on by default, keep one document from running
-away (a 20,000-character sentence tagged with 700 mentions would give 500,000 pairs):
+the square of the entity count. Three caps, on by default in `polyrel run` (RunOptions), keep one
+document from running away (a 20,000-character sentence with 700 mentions would give 500,000 pairs):
 
 - `max_entities`: a sentence with more mentions is not paired at all;
 - `max_distance`: pairs more than this many tokens apart are not scored;
@@ -38,9 +38,10 @@ class PairFilter:
 
     entity_types: frozenset[str]  # the relation model's types; others get its generic marker
     type_pairs: frozenset[tuple[str, str]] | None = None  # None: all type combinations
-    max_entities: int | None = 50  # mentions per sentence (50 give 2,450 pairs)
-    max_distance: int | None = 100  # tokens between head and tail spans
-    max_pairs_per_document: int | None = 20_000
+    # the caps, None: none; `polyrel run`'s defaults are RunOptions' (50, 100, 20,000)
+    max_entities: int | None = None  # mentions per sentence (50 give 2,450 pairs)
+    max_distance: int | None = None  # tokens between head and tail spans
+    max_pairs_per_document: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_entities", "max_distance", "max_pairs_per_document"):

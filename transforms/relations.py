@@ -30,6 +30,7 @@ from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, PairCandidate, SentencePairs, Triple
+from polyrel.transforms.batching import budget_batches
 from polyrel.transforms.deadletters import NAMESPACE, count, dead_letter, split_dead_letters
 from polyrel.transforms.model_dirs import local_model_dir
 from polyrel.transforms.words import model_words
@@ -111,19 +112,11 @@ BATCH_PAIRS = Metrics.distribution(NAMESPACE, "batch_pairs")  # pairs per infere
 
 
 def stream_batches(keyed: tuple[tuple[int, int], Iterable[SentencePairs]], max_pairs: int) -> Iterator[list[SentencePairs]]:
-    """Batches of at most `max_pairs` pairs from a group, read as it streams (never held whole)."""
-    batch: list[SentencePairs] = []
-    size = 0
-    for item in keyed[1]:
-        for part in item.split(max_pairs):
-            if size + len(part.pairs) > max_pairs:
-                BATCH_PAIRS.update(size)
-                yield batch
-                batch, size = [], 0
-            batch.append(part)
-            size += len(part.pairs)
-    if batch:
-        BATCH_PAIRS.update(size)
+    """Batches of at most `max_pairs` pairs from a group, read as it streams (never held whole); a
+    sentence with more pairs is split into parts that fit."""
+    parts = (part for item in keyed[1] for part in item.split(max_pairs))
+    for batch in budget_batches(parts, lambda part: len(part.pairs), max_pairs):
+        BATCH_PAIRS.update(sum(len(part.pairs) for part in batch))
         yield batch
 
 

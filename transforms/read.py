@@ -6,8 +6,9 @@ document each (id = the file's path relative to the input root); either may be g
 (detected by magic bytes). The patterns are listed at launch and the job starts from a Create of
 the files rather than a Beam source, so the same graph runs on runners without custom-source
 support (DaskRunner), each file one element a runner can give any worker. Every record that
-cannot become a document is a dead letter with its reason and the run goes on: records read = documents + read dead letters. Ids are strings and unique: a
-second document with an id already used is a dead letter, never merged.
+cannot become a document is a dead letter with its reason and the run goes on: records read =
+documents + read dead letters. Ids are strings and unique: a second document with an id already
+used is a dead letter, never merged.
 """
 
 from __future__ import annotations

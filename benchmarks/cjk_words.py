@@ -27,11 +27,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from benchmarks import results_file
-from polyrel.model.data import Entity, LabelledSentence, read_corpus, sample
+from polyrel.model.data import LabelledSentence, read_corpus, sample
 from polyrel.model.metrics import score
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.pipeline import defaults
-from polyrel.schemas.records import Token
+from polyrel.schemas.records import Entity, Token
 from polyrel.transforms.segment import token_span, tokenize
 from polyrel.transforms.words import join_words, word_starts
 
@@ -41,7 +41,7 @@ Reader = Callable[[LabelledSentence, Entity, Entity], PairQuery]
 
 def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
     """The token span covering the entity's characters (gold entities always cover one)."""
-    span = token_span(tokens, entity.char_start, entity.char_end)  # type: ignore[arg-type]
+    span = token_span(tokens, entity.start, entity.end)  # type: ignore[arg-type]
     if span is None:
         raise ValueError(f"entity {entity} covers no token of its sentence")
     return span
@@ -59,13 +59,13 @@ def sentence_tokens(text: str) -> tuple[Token, ...]:
 
 def character_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
     tokens = sentence_tokens(sentence.text or "")
-    return PairQuery(tuple(t.text for t in tokens), *(Entity(*covering(tokens, e), e.type) for e in (head, tail)))
+    return PairQuery(tuple(t.text for t in tokens), *(Entity.over_tokens(*covering(tokens, e), e.type) for e in (head, tail)))
 
 
 def joined_words(sentence: LabelledSentence, head: Entity, tail: Entity, boundaries: Container[int] | None) -> PairQuery:
     tokens = sentence_tokens(sentence.text or "")
     words, spans = join_words(tokens, [covering(tokens, e) for e in (head, tail)], boundaries)
-    return PairQuery(words, *(Entity(*span, e.type) for span, e in zip(spans, (head, tail))))
+    return PairQuery(words, *(Entity.over_tokens(*span, e.type) for span, e in zip(spans, (head, tail))))
 
 
 def run_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from polyrel.model.precision import cpu_flags
+
 HARNESS_SOURCE = Path(__file__).with_name("e5_harness.c")
 PREFIX = "passage: "
 
@@ -52,12 +54,7 @@ def find_compiler() -> str | None:
 
 
 def _cpu_has(*flags: str) -> bool:
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    present = set(cpuinfo.split())
-    return all(flag in present for flag in flags)
+    return cpu_flags().issuperset(flags)
 
 
 def build_harness(compiler: str, e5_source_dir: Path, out_dir: Path) -> Path:

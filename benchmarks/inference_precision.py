@@ -9,6 +9,9 @@ sentences (seed 0, as `polyrel evaluate --sample`) three ways on one device, in 
   CPU or GPU with native bf16).
 Recorded: pairs/s of each (encoding excluded: all score the same encoded pairs), bf16's decision
 agreement with float32, the largest probability difference, and micro/macro-F1 of each.
+On a CPU also the ceiling the hardware sets: the encoder's dense layers need a known number of
+multiply-adds per token, so the bf16 matmul rate measured here at the model's shape bounds the
+pairs/s of these pairs, whatever the code around the matmuls does (attention and the rest excluded).
 
     python -m benchmarks.inference_precision --data ../shared/data/crossre [--model DIR] [--sample 300] [--device cuda]
 """
@@ -26,7 +29,7 @@ import torch
 from benchmarks import results_file
 from polyrel.model.data import read_corpus, sample
 from polyrel.model.encoding import collate
-from polyrel.model.precision import cpu_has_bf16
+from polyrel.model.precision import cpu_flags, cpu_has_bf16
 from polyrel.model.predictor import RelationPredictor
 from polyrel.model.relation_training import build_instances, decode, score_instances
 from polyrel.pipeline import defaults
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "max_probability_difference": round(float(np.abs(p32 - p16).max()), 4),
         "micro_f1_difference_points": round(100 * (runs["bf16"]["micro_f1"] - runs["fp32"]["micro_f1"]), 2),
     }
+    if not args.device.startswith("cuda"):
+        record["dense_layer_ceiling"] = dense_ceiling(predictor, [i.encoded for i in fit], runs["bf16"]["pairs_per_s"])
     results_file.write(args.results, record)
     print(record)
     return 0
@@ -91,6 +96,35 @@ def plain_loop(predictor: RelationPredictor, pairs: list, batch_size: int) -> np
             logits = model(**{k: v.to(device) for k, v in inputs.items()}).float()
             out.append(config.probabilities(logits).cpu().numpy())
     return np.concatenate(out)
+
+
+def dense_ceiling(predictor: RelationPredictor, pairs: list, achieved: float) -> dict:
+    """The most pairs/s these pairs allow if the encoder's dense layers ran at the bf16 matmul
+    rate measured now (one [tokens x hidden] @ [hidden x intermediate] product, the model's shape),
+    with the CPU's model name and whether it has AMX (which would raise that rate)."""
+    config = predictor.model.encoder.config
+    hidden, inner, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    tokens = sum(len(ids) for ids in {p.input_ids for p in pairs})  # one encoder row per distinct input
+    flops = 2 * tokens * layers * (4 * hidden * hidden + 2 * hidden * inner)
+    x, w = torch.randn(4096, hidden, dtype=torch.bfloat16), torch.randn(inner, hidden, dtype=torch.bfloat16)
+    torch.nn.functional.linear(x, w)
+    started, n = time.perf_counter(), 20
+    for _ in range(n):
+        torch.nn.functional.linear(x, w)
+    rate = n * 2 * 4096 * hidden * inner / (time.perf_counter() - started)
+    ceiling = len(pairs) / (flops / rate)
+    return {"cpu": cpu_model(), "amx": "amx_bf16" in cpu_flags(), "bf16_matmul_gflops": round(rate / 1e9, 1),
+            "dense_gflop_per_pair": round(flops / len(pairs) / 1e9, 3), "pairs_per_s": round(ceiling, 1),
+            "bf16_share_of_ceiling": round(achieved / ceiling, 3)}
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or "unknown"
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")]
+    return names[0] if names else platform.processor() or "unknown"
 
 
 def synchronize(device: str) -> None:

@@ -13,22 +13,13 @@ import gzip
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fsspec
 
-
-@dataclass(frozen=True)
-class Entity:
-    """A mention as a token span `[start, end)`; character offsets when the source has them."""
-
-    start: int
-    end: int
-    type: str
-    char_start: int | None = None
-    char_end: int | None = None
+from polyrel.schemas.records import Entity
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,9 @@ class LabelledSentence:
         if self.text is not None:
             record["text"] = self.text
         record["entities"] = [
-            {k: v for k, v in asdict(e).items() if v is not None} for e in self.entities
+            {"start": e.token_start, "end": e.token_end, "type": e.type}
+            | ({"char_start": e.start, "char_end": e.end} if e.start is not None else {})
+            for e in self.entities
         ]
         record["relations"] = [
             {"head": r.head, "tail": r.tail, "labels": list(r.labels)} for r in self.relations
@@ -123,7 +116,7 @@ def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list
         _check_span(start, end_incl + 1, len(tokens), f"entity {etype!r}")
         chars = (charspans[start][0], charspans[end_incl][1]) if charspans else (None, None)
         index.setdefault((start, end_incl), len(entities))
-        entities.append(Entity(start, end_incl + 1, etype, *chars))
+        entities.append(Entity.over_tokens(start, end_incl + 1, etype, *chars))
     labels_by_pair: dict[tuple[int, int], list[str]] = {}
     for rel in record.get("relations", []):
         hs, he, ts, te, label = rel[:5]
@@ -158,7 +151,7 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list
             raise ValueError(f"entity {e!r} has no type")
         _check_span(e.get("start"), e.get("end"), len(tokens), f"entity {e['type']!r}")
         entities.append(
-            Entity(e["start"], e["end"], e["type"], e.get("char_start"), e.get("char_end"))
+            Entity.over_tokens(e["start"], e["end"], e["type"], e.get("char_start"), e.get("char_end"))
         )
     relations = []
     for r in record.get("relations", []):

@@ -18,8 +18,8 @@ from transformers import PreTrainedTokenizerBase
 
 from polyrel.model.backbone import token_ids
 from polyrel.model.choices import WORD_JOININGS, WordJoining
-from polyrel.model.data import Entity
 from polyrel.model.markers import MarkerInventory, insert_markers
+from polyrel.schemas.records import Entity
 from polyrel.scripts import UNSPACED_CHARACTER
 
 WORD_START = "▁"  # SentencePiece's word-start piece (XLM-R, e5, mT5, mDeBERTa)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from polyrel.model.data import Entity
+from polyrel.schemas.records import Entity
 
 MarkerScheme = Literal["um", "etm"]
 MARKER_SCHEMES: tuple[str, ...] = ("um", "etm")
@@ -89,22 +89,22 @@ def insert_markers(
     the head before the tail, and entities close in the reverse order of opening, so nested
     and identical spans nest. Crossing spans keep each marker at its own entity's boundary.
     """
-    entities = {"head": (head, head_markers), "tail": (tail, tail_markers)}
-    for role, (entity, _) in entities.items():
-        if not 0 <= entity.start < entity.end <= n_words:
-            raise ValueError(f"{role} span [{entity.start}, {entity.end}) out of range for {n_words} words")
-    opening = sorted(entities, key=lambda r: (entities[r][0].start, -entities[r][0].end, r != "head"))
+    entities = {"head": (head.token_span, head_markers), "tail": (tail.token_span, tail_markers)}
+    for role, ((start, end), _) in entities.items():
+        if not 0 <= start < end <= n_words:
+            raise ValueError(f"{role} span [{start}, {end}) out of range for {n_words} words")
+    opening = sorted(entities, key=lambda r: (entities[r][0][0], -entities[r][0][1], r != "head"))
     items: list[Item] = []
     position: dict[str, int] = {}
     opened: list[str] = []
     for boundary in range(n_words + 1):
         for role in reversed(list(opened)):
-            if entities[role][0].end == boundary:
+            if entities[role][0][1] == boundary:
                 position[f"{role}_end"] = len(items)
                 items.append(entities[role][1][1])
                 opened.remove(role)
         for role in opening:
-            if entities[role][0].start == boundary:
+            if entities[role][0][0] == boundary:
                 position[f"{role}_start"] = len(items)
                 items.append(entities[role][1][0])
                 opened.append(role)

@@ -23,8 +23,8 @@ from transformers import PreTrainedTokenizerBase
 
 from polyrel import progress
 from polyrel.model.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
-from polyrel.model.precision import resolve
-from polyrel.schemas.records import CharSpan
+from polyrel.model.precision import for_inference
+from polyrel.schemas.records import Entity
 from polyrel.scripts import CJK_CHARACTER
 
 OUTSIDE = "O"
@@ -112,10 +112,10 @@ def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) 
     return windows
 
 
-def tag_subtokens(offsets: tuple[tuple[int, int], ...], entities: list[CharSpan], text: str) -> list[str | None]:
+def tag_subtokens(offsets: tuple[tuple[int, int], ...], entities: list[Entity], text: str) -> list[str | None]:
     """BIO tag of each sub-token from character-span entities (None: special token, ignored)."""
     tags: list[str | None] = []
-    open_entity: CharSpan | None = None
+    open_entity: Entity | None = None
     for start, end in offsets:
         if start == end:
             tags.append(None)
@@ -139,7 +139,7 @@ def _skip_space(text: str, start: int, end: int) -> int:
 
 def decode_tags(
     offsets: tuple[tuple[int, int], ...], probs: np.ndarray, tags: tuple[str, ...], text: str,
-) -> list[CharSpan]:
+) -> list[Entity]:
     """Character-span entities from per-sub-token tag probabilities, decoded per word under BIO
     constraints (Viterbi): every piece of a word shares its word's tag, an I-X only follows B-X or
     I-X, so each span has one type and never ends inside a word. A word's score for B-X/I-X is
@@ -169,7 +169,7 @@ def decode_tags(
         scores[w, begin] = first[begin] + typed
         scores[w, inside] = first[inside] + typed
     path = _viterbi(scores, begin, inside)
-    entities: list[CharSpan] = []
+    entities: list[Entity] = []
     current: list[Any] | None = None  # [start, end, type, summed log-probability, pieces]
     for word, tag, score in zip(words, path, scores[np.arange(len(words)), path]):
         prefix, _, etype = tags[tag].partition("-")
@@ -177,12 +177,12 @@ def decode_tags(
             current[1], current[3], current[4] = word[-1][1], current[3] + score, current[4] + len(word)
             continue
         if current is not None:
-            entities.append(CharSpan(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
+            entities.append(Entity(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
             current = None
         if prefix == "B":
             current = [word[0][0], word[-1][1], etype, score, len(word)]
     if current is not None:
-        entities.append(CharSpan(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
+        entities.append(Entity(current[0], current[1], current[2], float(np.exp(current[3] / current[4]))))
     return [_strip(e, text) for e in entities]
 
 
@@ -211,7 +211,7 @@ def _in_word(text: str, i: int) -> bool:
     return 0 <= i < len(text) and text[i].isalnum() and not CJK_CHARACTER.match(text[i])
 
 
-def _strip(entity: CharSpan, text: str) -> CharSpan:
+def _strip(entity: Entity, text: str) -> Entity:
     """Trim spaces, and widen a span that starts or ends inside a word to the whole word
     (pieces of a spaced script that a tokenizer split at a character class change)."""
     start, end = entity.start, entity.end
@@ -224,14 +224,14 @@ def _strip(entity: CharSpan, text: str) -> CharSpan:
             start -= 1
         while _in_word(text, end) and _in_word(text, end - 1):
             end += 1
-    return CharSpan(start, end, entity.type, entity.score)
+    return Entity(start, end, entity.type, entity.score)
 
 
 class EntityRecognizer:
     """A loaded NER model that finds character-span entities in texts, batched by length."""
 
     def __init__(self, model: NerModel, tokenizer: PreTrainedTokenizerBase, device: str, precision: str = "fp32") -> None:
-        self.model = model.to(device=device, dtype=resolve(precision, device)).eval()
+        self.model = for_inference(model, precision, device)
         self.tokenizer = tokenizer
         self.device = device
 
@@ -265,13 +265,13 @@ class EntityRecognizer:
                 bar.update(len(batch))
         return out
 
-    def __call__(self, texts: list[str], batch_size: int = 32, desc: str | None = None) -> list[list[CharSpan]]:
+    def __call__(self, texts: list[str], batch_size: int = 32, desc: str | None = None) -> list[list[Entity]]:
         windows = [encode_text(self.tokenizer, t, self.config.max_length) for t in texts]
         flat = [w for ws in windows for w in ws]
         probs = iter(self.tag_probabilities(flat, batch_size, desc))
         results = []
         for text, ws in zip(texts, windows):
-            found: list[CharSpan] = []
+            found: list[Entity] = []
             for w in ws:
                 found.extend(decode_tags(w.offsets, next(probs), self.config.tags, text))
             results.append(found)

@@ -30,19 +30,20 @@ from polyrel.model.ner import (
     tag_subtokens,
 )
 from polyrel.model.trainer import TrainingConfig, seed_everything
-from polyrel.schemas.records import CharSpan
+from polyrel.schemas.records import Entity
 
 
-def text_and_entities(sentence: LabelledSentence) -> tuple[str, list[CharSpan]]:
-    if sentence.text is not None and all(e.char_start is not None for e in sentence.entities):
-        return sentence.text, [CharSpan(e.char_start, e.char_end, e.type) for e in sentence.entities]  # type: ignore[arg-type]
+def text_and_entities(sentence: LabelledSentence) -> tuple[str, list[Entity]]:
+    if sentence.text is not None and all(e.start is not None for e in sentence.entities):
+        return sentence.text, [Entity(e.start, e.end, e.type) for e in sentence.entities]
     starts, position = [], 0
     for token in sentence.tokens:
         starts.append(position)
         position += len(token) + 1
     text = " ".join(sentence.tokens)
     return text, [
-        CharSpan(starts[e.start], starts[e.end - 1] + len(sentence.tokens[e.end - 1]), e.type) for e in sentence.entities
+        Entity(starts[e.token_start], starts[e.token_end - 1] + len(sentence.tokens[e.token_end - 1]), e.type)  # type: ignore[index,operator]
+        for e in sentence.entities
     ]
 
 

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from polyrel.model.choices import PRECISIONS
 
@@ -19,13 +20,18 @@ CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bf
 
 
 @functools.cache
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (Linux reports it in /proc/cpuinfo; elsewhere: no)."""
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them in /proc/cpuinfo (elsewhere: none)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return False
-    return any(f" {flag}" in flags for flag in CPU_BF16_FLAGS)
+        return frozenset()
+    return frozenset(f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split())
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively."""
+    return not cpu_flags().isdisjoint(CPU_BF16_FLAGS)
 
 
 def resolve(precision: str, device: str) -> torch.dtype:
@@ -44,3 +50,18 @@ def resolve(precision: str, device: str) -> torch.dtype:
 def autocast(device: str, dtype: torch.dtype) -> AbstractContextManager:
     """Autocast to `dtype` on `device`'s type; a no-op for float32."""
     return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
+
+
+def for_inference(model: nn.Module, precision: str, device: str) -> nn.Module:
+    """`model` on `device` in the compute type `precision` resolves to, in eval mode.
+
+    On a CPU in bf16 the encoder's attention runs as plain matmuls ("eager"): PyTorch's fused
+    CPU attention kernel took 1.6x as long as eager attention on batches of the relation
+    model's shape (64 x 12 heads x 75 tokens, one thread), and 11-14% of a relation batch's time
+    went with it (benchmarks/results/inference_precision.json).
+    """
+    dtype = resolve(precision, device)
+    encoder = getattr(model, "encoder", None)
+    if dtype == torch.bfloat16 and not device.startswith("cuda") and hasattr(encoder, "set_attn_implementation"):
+        encoder.set_attn_implementation("eager")
+    return model.to(device=device, dtype=dtype).eval()

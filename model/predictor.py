@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from polyrel import progress
-from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit
 from polyrel.model.modeling import RelationModel, RelationModelConfig
-from polyrel.model.precision import resolve
+from polyrel.model.precision import for_inference, resolve
+from polyrel.schemas.records import Entity
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class RelationPredictor:
 
     def __init__(self, model: RelationModel, encoder: PairEncoder, device: str, precision: str = "fp32") -> None:
         self.dtype = resolve(precision, device)
-        self.model = model.to(device=device, dtype=self.dtype).eval()
+        self.model = for_inference(model, precision, device)
         self.encoder = encoder
         self.device = device
 

@@ -69,12 +69,12 @@ def gold_documents(sentences: Iterable[Any]) -> list[GoldDocument]:
     """One document per annotated sentence (`model.data.LabelledSentence`), spans in characters."""
     docs = []
     for s in sentences:
-        if s.text is not None and all(e.char_start is not None for e in s.entities):
+        if s.text is not None and all(e.start is not None for e in s.entities):
             text = s.text
-            spans = [(e.char_start, e.char_end) for e in s.entities]
+            spans = [(e.start, e.end) for e in s.entities]
         else:
             text, token_spans = detokenize(s.tokens)
-            spans = [(token_spans[e.start][0], token_spans[e.end - 1][1]) for e in s.entities]
+            spans = [(token_spans[e.token_start][0], token_spans[e.token_end - 1][1]) for e in s.entities]
         lang = s.lang or "und"
         doc = GoldDocument(f"{lang}/{s.id}", lang, text)
         doc.entities = {(span, e.type) for span, e in zip(spans, s.entities)}

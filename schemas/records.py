@@ -11,18 +11,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RECORDS_VERSION = 1
+RECORDS_VERSION = 2
 
 
 @dataclass(frozen=True)
-class CharSpan:
-    """An entity as characters `[start, end)` of a text and a type: as the input gives it, or as an
-    NER model finds it, with its confidence (`score`; None for given spans)."""
+class Entity:
+    """One entity mention: the record the input, the NER, every transform and both models share.
 
-    start: int
-    end: int
+    `start`/`end`: character offsets `[start, end)` into the text it was found in (a document's;
+    for training data, the sentence's), None only in token-level training data that has no text
+    (the Multi-CrossRE translations). `token_start`/`token_end`: the span over its sentence's
+    tokens, set once the sentence is tokenised (the entity stage; training data has it from the
+    start); the relation model reads its own words, derived in `transforms.words.model_words`.
+    `text` is the covered text, `source` the NER that found it (or "given"), `score` that NER's
+    confidence (None for given spans).
+    """
+
+    start: int | None
+    end: int | None
     type: str
     score: float | None = None
+    token_start: int | None = None
+    token_end: int | None = None
+    text: str = ""
+    source: str = ""
+
+    @classmethod
+    def over_tokens(cls, token_start: int, token_end: int, type: str, start: int | None = None,
+                    end: int | None = None) -> Entity:
+        """An entity known by its token span (training data; character offsets where the source has them)."""
+        return cls(start, end, type, token_start=token_start, token_end=token_end)
+
+    @property
+    def token_span(self) -> tuple[int, int]:
+        if self.token_start is None or self.token_end is None:
+            raise ValueError(f"entity {self.type!r} [{self.start}, {self.end}) has no token span")
+        return self.token_start, self.token_end
 
 
 @dataclass(frozen=True)
@@ -31,7 +55,7 @@ class Document:
     text: str
     lang: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
-    entities: tuple[CharSpan, ...] | None = None  # None: the input carried no annotation
+    entities: tuple[Entity, ...] | None = None  # None: the input carried no annotation
     source: str = field(default="", compare=False)  # file:line it was read from, for messages
 
 
@@ -62,21 +86,9 @@ class SegmentedDocument:
 
 
 @dataclass(frozen=True)
-class EntityMention:
-    start: int  # document character offsets
-    end: int
-    type: str  # normalised to the relation model's type names where a mapping exists
-    text: str
-    token_start: int  # token span [token_start, token_end) within the sentence
-    token_end: int
-    source: str  # the NER backend that produced it
-    score: float | None = None  # the NER model's confidence; None for given spans
-
-
-@dataclass(frozen=True)
 class AnnotatedSentence:
     sentence: Sentence
-    entities: tuple[EntityMention, ...]
+    entities: tuple[Entity, ...]  # with token spans, sorted by position
 
 
 @dataclass(frozen=True)
@@ -114,8 +126,8 @@ class PairCandidate:
     """An ordered (head, tail) pair of mentions from one sentence, to be scored."""
 
     sentence: Sentence
-    head: EntityMention
-    tail: EntityMention
+    head: Entity
+    tail: Entity
 
     @property
     def token_count(self) -> int:

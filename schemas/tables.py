@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from polyrel.schemas.records import DeadLetter, EntityMention, FileCount, Sentence, Triple
+from polyrel.schemas.records import DeadLetter, Entity, FileCount, Sentence, Triple
 
 TRIPLES_VERSION = 1
 ENTITIES_VERSION = 2  # 2: `score`
@@ -88,15 +88,15 @@ def content_id(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
-def triple_id(doc_id: str, head: EntityMention, tail: EntityMention, label: str) -> str:
+def triple_id(doc_id: str, head: Entity, tail: Entity, label: str) -> str:
     return content_id("triple", doc_id, head.start, head.end, tail.start, tail.end, label)
 
 
-def entity_id(doc_id: str, mention: EntityMention) -> str:
+def entity_id(doc_id: str, mention: Entity) -> str:
     return content_id("entity", doc_id, mention.start, mention.end, mention.type)
 
 
-def _span(prefix: str, mention: EntityMention) -> dict[str, Any]:
+def _span(prefix: str, mention: Entity) -> dict[str, Any]:
     return {f"{prefix}_text": mention.text, f"{prefix}_type": mention.type,
             f"{prefix}_start": mention.start, f"{prefix}_end": mention.end}
 
@@ -119,7 +119,7 @@ def triple_row(triple: Triple, model_id: str, run_id: str) -> dict[str, Any]:
     }
 
 
-def entity_row(sentence: Sentence, mention: EntityMention, run_id: str) -> dict[str, Any]:
+def entity_row(sentence: Sentence, mention: Entity, run_id: str) -> dict[str, Any]:
     return {
         "entity_id": entity_id(sentence.doc_id, mention),
         "doc_id": sentence.doc_id,

@@ -32,10 +32,9 @@ from polyrel import progress
 from polyrel.schemas.records import (
     AnnotatedDocument,
     AnnotatedSentence,
-    CharSpan,
     DeadLetter,
     Document,
-    EntityMention,
+    Entity,
     SegmentedDocument,
     Sentence,
 )
@@ -76,7 +75,7 @@ class NerSettings:
     min_score: float | None = None  # the `polyrel` NER's confidence floor; None: the model's own (NerConfig.min_score)
 
 
-NerBackend = Callable[[Document, str], Sequence[CharSpan]]  # (document, language) → spans
+NerBackend = Callable[[Document, str], Sequence[Entity]]  # (document, language) → spans
 _BACKENDS: dict[str, Callable[[NerSettings], NerBackend]] = {}
 
 
@@ -103,7 +102,7 @@ def create_ner_backend(name: str, settings: NerSettings) -> NerBackend:
 
 @register_ner_backend("given")
 def _given(settings: NerSettings) -> NerBackend:
-    def spans(document: Document, lang: str) -> Sequence[CharSpan]:
+    def spans(document: Document, lang: str) -> Sequence[Entity]:
         if document.entities is None:
             count("documents_without_entities")
         return document.entities or ()
@@ -117,9 +116,9 @@ def _stanza(settings: NerSettings) -> NerBackend:
         raise stanza_models.StanzaModelMissing(
             "--ner stanza needs --stanza-dir; " + stanza_models.how_to_install(None, "<lang>", "tokenize,ner"))
 
-    def spans(document: Document, lang: str) -> Sequence[CharSpan]:
+    def spans(document: Document, lang: str) -> Sequence[Entity]:
         parsed = stanza_models.pipeline(settings.stanza_dir, lang, "tokenize,ner")(document.text)
-        return [CharSpan(e.start_char, e.end_char, e.type) for e in parsed.ents]
+        return [Entity(e.start_char, e.end_char, e.type) for e in parsed.ents]
 
     return spans
 
@@ -150,7 +149,7 @@ class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityR
 
         return EntityRecognizer.load(local_model_dir(self.model_dir), self.device, self.precision)
 
-    def spans(self, texts: Sequence[str], model: EntityRecognizer) -> list[tuple[CharSpan, ...]]:
+    def spans(self, texts: Sequence[str], model: EntityRecognizer) -> list[tuple[Entity, ...]]:
         """The entities of each text that reach the confidence floor (the rest counted, `entities_below_floor`)."""
         floor = model.config.min_score if self.min_score is None else self.min_score
         found = model(list(texts), self.batch_size)
@@ -178,7 +177,7 @@ def _polyrel(settings: NerSettings) -> NerBackend:
     handler = NerModelHandler(settings)
     loaded: list[EntityRecognizer] = []
 
-    def spans(document: Document, lang: str) -> Sequence[CharSpan]:
+    def spans(document: Document, lang: str) -> Sequence[Entity]:
         if not loaded:
             loaded.append(handler.load_model())
         return handler.spans([document.text], loaded[0])[0]
@@ -206,16 +205,16 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, source: str,
-             score: float | None) -> EntityMention | str:
+             score: float | None) -> Entity | str:
     """The mention on token boundaries, or why it cannot be placed."""
     span = token_span(sentence.tokens, start, end)
     if span is None:
         return "entity span covers no token"
-    return EntityMention(start, end, etype, text[start:end], *span, source, score)
+    return Entity(start, end, etype, score, *span, text=text[start:end], source=source)
 
 
 def align(
-    segmented: SegmentedDocument, spans: Sequence[CharSpan], source: str
+    segmented: SegmentedDocument, spans: Sequence[Entity], source: str
 ) -> Iterator[AnnotatedSentence | DeadLetter]:
     """Place spans in their sentences; a span that does not fit is a dead letter, the rest go on.
     A span given again (with another type) is counted and dropped: one entity per span, so one
@@ -223,7 +222,7 @@ def align(
     document, sentences = segmented.document, segmented.sentences
     text = document.text
     starts = [s.start for s in sentences]
-    found: list[dict[tuple[int, int], EntityMention]] = [{} for _ in sentences]  # one mention per span: the first type wins
+    found: list[dict[tuple[int, int], Entity]] = [{} for _ in sentences]  # one mention per span: the first type wins
     for span in spans:
         raw = json.dumps({"start": span.start, "end": span.end, "type": span.type}, ensure_ascii=False)
         problem = span_problem(span.start, span.end, len(text))
@@ -281,7 +280,7 @@ class AnnotateEntities(beam.DoFn):
         yield from annotate(segmented, spans, self.backend_name)
 
 
-def annotate(segmented: SegmentedDocument, spans: Sequence[CharSpan], source: str) -> Iterator[AnnotatedDocument | DeadLetter]:
+def annotate(segmented: SegmentedDocument, spans: Sequence[Entity], source: str) -> Iterator[AnnotatedDocument | DeadLetter]:
     """`align`'s dead letters, then the document with its annotated sentences."""
     sentences = []
     for out in align(segmented, spans, source):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
-from polyrel.schemas.records import AnnotatedDocument, AnnotatedSentence, DeadLetter, EntityMention, SentencePairs
+from polyrel.schemas.records import AnnotatedDocument, AnnotatedSentence, DeadLetter, Entity, SentencePairs
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 
 STAGE = "pairs"
@@ -50,7 +50,7 @@ class PairFilter:
                 raise ValueError(f"{name} must not be negative")
 
 
-def token_gap(a: EntityMention, b: EntityMention) -> int:
+def token_gap(a: Entity, b: Entity) -> int:
     """Tokens strictly between two spans; 0 when adjacent, negative when they overlap."""
     return max(a.token_start, b.token_start) - min(a.token_end, b.token_end)
 

@@ -23,7 +23,7 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 
-from polyrel.schemas.records import CharSpan, DeadLetter, Document, FileCount
+from polyrel.schemas.records import DeadLetter, Document, Entity, FileCount
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 
 STAGE = "read"
@@ -142,7 +142,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _entities(value: Any) -> tuple[CharSpan, ...] | None:
+def _entities(value: Any) -> tuple[Entity, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list):
@@ -152,7 +152,7 @@ def _entities(value: Any) -> tuple[CharSpan, ...] | None:
         if not (isinstance(e, dict) and _is_int(e.get("start")) and _is_int(e.get("end"))
                 and isinstance(e.get("type"), str) and e["type"]):
             raise ValueError(f"malformed entity {e!r}: needs integer 'start', 'end' and a 'type' string")
-        spans.append(CharSpan(e["start"], e["end"], e["type"]))
+        spans.append(Entity(e["start"], e["end"], e["type"]))
     return tuple(spans)
 
 

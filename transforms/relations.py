@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 
 from polyrel import progress
 from polyrel.model import backbone
-from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModelConfig
 from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, PairCandidate, SentencePairs, Triple
@@ -49,12 +49,12 @@ def to_query(pair: PairCandidate, cjk_words: str = "segmenter") -> PairQuery:
     `cjk_words`: "segmenter" joins Chinese/Japanese characters into dictionary words (see
     transforms/words.py), "characters" reads one word per character."""
     mentions = (pair.head, pair.tail)
-    spans = [(m.token_start, m.token_end) for m in mentions]
+    spans = [m.token_span for m in mentions]
     if cjk_words == "segmenter":
         words, spans = model_words(pair.sentence, spans)
     else:
         words = tuple(t.text for t in pair.sentence.tokens)
-    head, tail = (Entity(*span, m.type, m.start, m.end) for span, m in zip(spans, mentions))
+    head, tail = (replace(m, token_start=start, token_end=end) for (start, end), m in zip(spans, mentions))
     return PairQuery(words, head, tail)
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyrel.schemas.records import EntityMention, PairCandidate, Sentence, Triple
+from polyrel.schemas.records import Entity, PairCandidate, Sentence, Triple
 from polyrel.schemas.tables import TRIPLES_SCHEMA, triple_row
 
 
-def mention(text: str, sentence: str, type_: str, offset: int = 0) -> EntityMention:
+def mention(text: str, sentence: str, type_: str, offset: int = 0) -> Entity:
     start = sentence.index(text) + offset
-    return EntityMention(start, start + len(text), type_, text, 0, 1, "given")
+    return Entity(start, start + len(text), type_, token_start=0, token_end=1, text=text, source="given")
 
 
 def row(doc_id: str, sentence: str, head: tuple[str, str], tail: tuple[str, str], label: str, score: float,

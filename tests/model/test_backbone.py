@@ -10,14 +10,14 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from polyrel.model.backbone import AdapterConfig, ModelDirectoryError
-from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.model.relation_training import initialise_model
+from polyrel.schemas.records import Entity
 
 from ..conftest import WORDS, tiny_bert, tiny_xlmr
 
-QUERY = PairQuery(tuple("anna works at siemens in berlin".split()), Entity(0, 1, "person"), Entity(3, 4, "organisation"))
+QUERY = PairQuery(tuple("anna works at siemens in berlin".split()), Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "organisation"))
 
 
 @pytest.fixture()

@@ -27,7 +27,7 @@ def write(tmp_path, records, name="data.jsonl", raw_lines=()):
 def test_crossre_inclusive_spans_and_multilabel_merge(tmp_path):
     corpus = read_corpus(write(tmp_path, [GOOD_CROSSRE], "x.json.gz"))
     (s,) = corpus.sentences
-    assert [(e.start, e.end) for e in s.entities] == [(0, 1), (3, 4)]
+    assert [e.token_span for e in s.entities] == [(0, 1), (3, 4)]
     assert len(s.relations) == 1 and s.relations[0].labels == ("physical", "role")
 
 
@@ -45,7 +45,7 @@ def test_real_multicrossre_has_char_offsets_and_language():
     (first, *_) = read_corpus(str(CROSSRE / "german" / "news-test.json.gz")).sentences
     assert first.lang == "de"
     for e in first.entities:
-        assert first.text[e.char_start:e.char_end].replace(" ", "") == "".join(first.tokens[e.start:e.end])
+        assert first.text[e.start:e.end].replace(" ", "") == "".join(first.tokens[e.token_start:e.token_end])
 
 
 BAD = [

@@ -1,9 +1,9 @@
 import pytest
 from transformers import AutoTokenizer
 
-from polyrel.model.data import Entity
 from polyrel.model.encoding import EncodedPair, PairEncoder, Unfit, window
 from polyrel.model.markers import MarkerInventory
+from polyrel.schemas.records import Entity
 from tests.conftest import unigram_tokenizer
 
 TYPES = ("person", "location")
@@ -20,7 +20,7 @@ def encoder_for(directory, max_length=64, scheme="etm"):
 def test_marker_positions_point_at_markers(family, request):
     encoder, tokenizer = encoder_for(request.getfixturevalue(family))
     words = tuple("anna visited paris and london".split())
-    pair = encoder.encode(words, Entity(0, 1, "person"), Entity(2, 3, "location"))
+    pair = encoder.encode(words, Entity.over_tokens(0, 1, "person"), Entity.over_tokens(2, 3, "location"))
     tokens = tokenizer.convert_ids_to_tokens(list(pair.input_ids))
     assert tokens[0] in ("[CLS]", "<s>") and tokens[-1] in ("[SEP]", "</s>")
     assert tokens[pair.head_span[0]] == tokens[pair.head_span[1]] == "[PERSON]"
@@ -41,7 +41,7 @@ def test_window_centres_on_entities():
 def test_long_sentence_windowed_keeps_both_entities(tiny_bert_dir):
     encoder, tokenizer = encoder_for(tiny_bert_dir, max_length=16)
     words = tuple(["the"] * 30 + ["anna"] + ["the"] * 3 + ["paris"] + ["the"] * 30)
-    pair = encoder.encode(words, Entity(30, 31, "person"), Entity(34, 35, "location"))
+    pair = encoder.encode(words, Entity.over_tokens(30, 31, "person"), Entity.over_tokens(34, 35, "location"))
     assert isinstance(pair, EncodedPair) and len(pair.input_ids) == 16
     tokens = tokenizer.convert_ids_to_tokens(list(pair.input_ids))
     assert tokens[pair.head_span[0] + 1] == "anna" and tokens[pair.tail_span[0] + 1] == "paris"
@@ -51,7 +51,7 @@ def test_long_sentence_windowed_keeps_both_entities(tiny_bert_dir):
 def test_pair_too_far_apart_is_unfit_with_reason(tiny_bert_dir):
     encoder, _ = encoder_for(tiny_bert_dir, max_length=16)
     words = tuple(["anna"] + ["the"] * 40 + ["paris"])
-    result = encoder.encode(words, Entity(0, 1, "person"), Entity(41, 42, "location"))
+    result = encoder.encode(words, Entity.over_tokens(0, 1, "person"), Entity.over_tokens(41, 42, "location"))
     assert isinstance(result, Unfit) and "max_length 16" in result.reason
 
 
@@ -73,7 +73,7 @@ def test_words_written_together_lose_the_word_start_piece_as_written(joining):
         assert pieces == [["▁任正非"], ["▁", "在"], ["▁深圳"], ["▁", "华", "为"], ["▁", "。"], ["▁sony"], ["▁works"]]
     else:  # the first word and words after a Latin one keep theirs; "▁深圳" reads as "深圳"
         assert pieces == [["▁任正非"], ["在"], ["深圳"], ["华", "为"], ["。"], ["▁sony"], ["▁works"]]
-    pair = encoder.encode(words, Entity(0, 1, "person"), Entity(2, 3, "location"))
+    pair = encoder.encode(words, Entity.over_tokens(0, 1, "person"), Entity.over_tokens(2, 3, "location"))
     tokens = tokenizer.convert_ids_to_tokens(list(pair.input_ids))
     assert tokens[pair.tail_span[0]] == tokens[pair.tail_span[1]] == "[LOCATION]"
     assert tokens[pair.tail_span[0] + 1: pair.tail_span[1]] == pieces[2]

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from polyrel.model.backbone import ModelDirectoryError
-from polyrel.model.data import Entity
 from polyrel.model.modeling import RelationModel
 from polyrel.model.predictor import PairQuery, RelationPredictor
 from polyrel.model.relation_training import initialise_model
+from polyrel.schemas.records import Entity
 
 QUERIES = [
-    PairQuery(tuple("anna works at siemens in berlin".split()), Entity(0, 1, "person"), Entity(3, 4, "organisation")),
-    PairQuery(tuple("sony is in tokyo".split()), Entity(0, 1, "organisation"), Entity(3, 4, "location")),
-    PairQuery(tuple("sony is in tokyo".split()), Entity(3, 4, "location"), Entity(0, 1, "spaceship")),
+    PairQuery(tuple("anna works at siemens in berlin".split()), Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "organisation")),
+    PairQuery(tuple("sony is in tokyo".split()), Entity.over_tokens(0, 1, "organisation"), Entity.over_tokens(3, 4, "location")),
+    PairQuery(tuple("sony is in tokyo".split()), Entity.over_tokens(3, 4, "location"), Entity.over_tokens(0, 1, "spaceship")),
 ]
 
 
@@ -82,7 +82,7 @@ def test_mirrored_pairs_share_one_encoder_pass_and_score_as_alone(tiny_bert_dir,
     model.eval()
     predictor = RelationPredictor(model, model.config.pair_encoder(tokenizer), "cpu")
     words = tuple("anna works at siemens in berlin".split())
-    anna, siemens = Entity(0, 1, "person"), Entity(3, 4, "organisation")
+    anna, siemens = Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "organisation")
     pairs = [predictor.encode(PairQuery(words, anna, siemens)), predictor.encode(PairQuery(words, siemens, anna))]
     rows: list[int] = []
     hook = model.encoder.register_forward_hook(lambda module, args, kwargs, out: rows.append(len(kwargs["input_ids"])), with_kwargs=True)

@@ -7,12 +7,12 @@ from transformers import AutoTokenizer
 
 from polyrel.cli import main
 from polyrel.model.backbone import AdapterConfig, ModelDirectoryError
-from polyrel.model.data import Entity, LabelledSentence, write_jsonl
+from polyrel.model.data import LabelledSentence, write_jsonl
 from polyrel.model.encoders import resolve_encoder
 from polyrel.model.ner import EntityRecognizer, NerModel, decode_tags, encode_text, tag_subtokens
 from polyrel.model.ner_training import NerTask, evaluate_ner, initialise_ner, text_and_entities
 from polyrel.model.trainer import Trainer, TrainingConfig
-from polyrel.schemas.records import CharSpan
+from polyrel.schemas.records import Entity
 
 from .test_relation_training import toy_sentences
 
@@ -36,7 +36,7 @@ def e5_tokenizer():
 def test_tags_roundtrip_to_exact_character_spans(script, e5_tokenizer):
     """Gold spans → sub-token BIO tags → decoded spans: the offsets must come back exactly."""
     text, spans = SCRIPTS[script]
-    entities = [CharSpan(*s) for s in spans]
+    entities = [Entity(*s) for s in spans]
     (window,) = encode_text(e5_tokenizer, text, 64)
     tags = tag_subtokens(window.offsets, entities, text)
     tagset = ("O", *(f"{p}-{t}" for t in sorted({e.type for e in entities}) for p in "BI"))
@@ -55,10 +55,10 @@ def test_long_text_is_windowed_not_cut(e5_tokenizer):
 
 
 def test_text_from_tokens_or_detokenized_source():
-    joined = LabelledSentence("a", ["Anna", "lives", "in", "New", "York"], [Entity(3, 5, "location")])
-    assert text_and_entities(joined) == ("Anna lives in New York", [CharSpan(14, 22, "location")])
-    detok = LabelledSentence("b", ["東京", "です"], [Entity(0, 1, "location", 0, 2)], text="東京です")
-    assert text_and_entities(detok) == ("東京です", [CharSpan(0, 2, "location")])
+    joined = LabelledSentence("a", ["Anna", "lives", "in", "New", "York"], [Entity.over_tokens(3, 5, "location")])
+    assert text_and_entities(joined) == ("Anna lives in New York", [Entity(14, 22, "location")])
+    detok = LabelledSentence("b", ["東京", "です"], [Entity.over_tokens(0, 1, "location", 0, 2)], text="東京です")
+    assert text_and_entities(detok) == ("東京です", [Entity(0, 2, "location")])
 
 
 @pytest.mark.parametrize("family", ["tiny_bert_dir", "tiny_xlmr_dir"])

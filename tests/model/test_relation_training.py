@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from polyrel.cli import main
-from polyrel.model.data import Entity, LabelledSentence, Relation, write_jsonl
+from polyrel.model.data import LabelledSentence, Relation, write_jsonl
 from polyrel.model.predictor import RelationPredictor
 from polyrel.model.relation_training import (
     RelationTask,
@@ -16,6 +16,7 @@ from polyrel.model.relation_training import (
     initialise_model,
 )
 from polyrel.model.trainer import Trainer, TrainingConfig
+from polyrel.schemas.records import Entity
 
 PEOPLE = ["anna", "maria", "john", "peter"]
 COMPANIES = ["siemens", "sony", "acme"]
@@ -30,10 +31,10 @@ def toy_sentences(n=20, seed=0):
         p, c, l = rng.choice(PEOPLE), rng.choice(COMPANIES), rng.choice(CITIES)
         if i % 2:
             tokens = [p, "works", "at", c, "in", l]
-            ents = [Entity(0, 1, "person"), Entity(3, 4, "organisation"), Entity(5, 6, "location")]
+            ents = [Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "organisation"), Entity.over_tokens(5, 6, "location")]
         else:
             tokens = [c, "said", "the", "president", p, "visited", l]
-            ents = [Entity(0, 1, "organisation"), Entity(4, 5, "person"), Entity(6, 7, "location")]
+            ents = [Entity.over_tokens(0, 1, "organisation"), Entity.over_tokens(4, 5, "person"), Entity.over_tokens(6, 7, "location")]
         idx = {e.type: k for k, e in enumerate(ents)}
         rels = [Relation(idx["person"], idx["organisation"], ("role",)),
                 Relation(idx["organisation"], idx["location"], ("physical",))]

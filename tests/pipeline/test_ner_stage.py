@@ -13,7 +13,7 @@ from polyrel.model.ner import EntityRecognizer
 from polyrel.pipeline import defaults
 from polyrel.pipeline.summary import read_table
 from polyrel.schemas import tables
-from polyrel.schemas.records import AnnotatedDocument, CharSpan
+from polyrel.schemas.records import AnnotatedDocument, Entity
 from polyrel.transforms.entities import annotate
 from polyrel.transforms.read import parse_document
 from polyrel.transforms.sentences import SplitDocument
@@ -33,7 +33,7 @@ def test_batched_ner_equals_one_document_at_a_time(tiny_ner_model_dir: Path, tin
         document = parse_document(json.loads(line), "")
         [segmented] = SplitDocument(None).process(document)
         spans = [(e.start, e.end, e.type) for e in recognizer([document.text])[0]]
-        *_, annotated = annotate(segmented, [CharSpan(*s) for s in spans], "polyrel")
+        *_, annotated = annotate(segmented, [Entity(*s) for s in spans], "polyrel")
         assert isinstance(annotated, AnnotatedDocument)
         expected |= {tables.entity_id(document.id, m) for s in annotated.sentences for m in s.entities}
     assert expected and got == expected

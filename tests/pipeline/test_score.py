@@ -5,7 +5,7 @@ import json
 import pytest
 
 from polyrel.cli import main
-from polyrel.model.data import Entity, LabelledSentence, Relation
+from polyrel.model.data import LabelledSentence, Relation
 from polyrel.pipeline.score import (
     GoldDocument,
     Output,
@@ -15,6 +15,7 @@ from polyrel.pipeline.score import (
     score_output,
     sweep,
 )
+from polyrel.schemas.records import Entity
 
 
 def test_detokenized_text_keeps_every_token_at_its_offsets():
@@ -25,9 +26,9 @@ def test_detokenized_text_keeps_every_token_at_its_offsets():
 
 
 def test_gold_documents_use_character_spans_of_either_source():
-    english = LabelledSentence("d1", ["Anna", "lives", "in", "Paris", "."], [Entity(0, 1, "person"), Entity(3, 4, "location")],
+    english = LabelledSentence("d1", ["Anna", "lives", "in", "Paris", "."], [Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "location")],
                                 [Relation(0, 1, ("physical", "role"))], "en")
-    german = LabelledSentence("d1", ["Anna", "wohnt", "in", "Paris"], [Entity(0, 1, "person", 0, 4), Entity(3, 4, "location", 14, 19)],
+    german = LabelledSentence("d1", ["Anna", "wohnt", "in", "Paris"], [Entity.over_tokens(0, 1, "person", 0, 4), Entity.over_tokens(3, 4, "location", 14, 19)],
                                [Relation(0, 1, ("physical",))], "de", "Anna wohnt in Paris.")
     en, de = gold_documents([english, german])
     assert (en.id, en.text, de.id, de.text) == ("en/d1", "Anna lives in Paris.", "de/d1", "Anna wohnt in Paris.")

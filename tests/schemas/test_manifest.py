@@ -10,7 +10,7 @@ import pytest
 
 from polyrel.schemas import manifest as m
 from polyrel.schemas.manifest import Manifest, ManifestConflict, RunPlan, commit_run, document_hash
-from polyrel.schemas.records import CharSpan, Document
+from polyrel.schemas.records import Document, Entity
 
 
 def docs(**texts: str) -> dict[str, str]:
@@ -24,12 +24,12 @@ def run_once(out: str, documents: dict[str, str], run_id: str, **kwargs) -> tupl
 
 
 def test_document_hash_covers_text_language_and_entities_not_meta() -> None:
-    base = Document("d", "Anna works at Acme.", "en", {"source": "a"}, (CharSpan(0, 4, "person"),))
-    same = Document("d", "Anna works at Acme.", "en", {"source": "b"}, (CharSpan(0, 4, "person"),))
+    base = Document("d", "Anna works at Acme.", "en", {"source": "a"}, (Entity(0, 4, "person"),))
+    same = Document("d", "Anna works at Acme.", "en", {"source": "b"}, (Entity(0, 4, "person"),))
     assert document_hash(base) == document_hash(same)
     for other in (Document("d", "Anna works at Acme!", "en", {}, base.entities),
                   Document("d", "Anna works at Acme.", "de", {}, base.entities),
-                  Document("d", "Anna works at Acme.", "en", {}, (CharSpan(0, 4, "organisation"),)),
+                  Document("d", "Anna works at Acme.", "en", {}, (Entity(0, 4, "organisation"),)),
                   Document("d", "Anna works at Acme.", "en", {}, None)):
         assert document_hash(other) != document_hash(base)
 

@@ -1,11 +1,11 @@
 import pyarrow as pa
 
 from polyrel.schemas import tables
-from polyrel.schemas.records import DeadLetter, EntityMention, PairCandidate, Sentence, Token, Triple
+from polyrel.schemas.records import DeadLetter, Entity, PairCandidate, Sentence, Token, Triple
 
 
 def mention(start, end, etype, text, ts, te):
-    return EntityMention(start, end, etype, text, ts, te, "given")
+    return Entity(start, end, etype, token_start=ts, token_end=te, text=text, source="given")
 
 
 SENTENCE = Sentence("d1", 0, 0, 19, "Anna works at Acme.", "en",

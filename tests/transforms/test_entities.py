@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from polyrel.schemas.records import AnnotatedSentence, CharSpan, DeadLetter, Document, SegmentedDocument
+from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, Entity, SegmentedDocument
 from polyrel.transforms import stanza_models
 from polyrel.transforms.entities import (
     AnnotateEntities,
@@ -24,8 +24,8 @@ def segmented(text=TEXT, entities=None, lang="en"):
 
 
 def test_align_places_spans_in_sentences_and_tokens():
-    spans = [CharSpan(0, 9, "PER"), CharSpan(19, 28, "ORG"), CharSpan(31, 36, "GPE"), CharSpan(50, 55, "country"),
-             CharSpan(18, 28, "ORG")]  # leading space is trimmed → duplicate of the ORG span
+    spans = [Entity(0, 9, "PER"), Entity(19, 28, "ORG"), Entity(31, 36, "GPE"), Entity(50, 55, "country"),
+             Entity(18, 28, "ORG")]  # leading space is trimmed → duplicate of the ORG span
     out = list(align(segmented(entities=tuple(spans)), spans, "given"))
     first, second = out
     assert isinstance(first, AnnotatedSentence) and isinstance(second, AnnotatedSentence)
@@ -36,14 +36,14 @@ def test_align_places_spans_in_sentences_and_tokens():
 
 
 def test_a_span_given_twice_is_one_entity_of_the_first_type():
-    spans = [CharSpan(0, 9, "person"), CharSpan(0, 9, "politician"), CharSpan(0, 4, "person")]
+    spans = [Entity(0, 9, "person"), Entity(0, 9, "politician"), Entity(0, 4, "person")]
     (first, _) = align(segmented(entities=tuple(spans)), spans, "given")
     assert [(m.text, m.type) for m in first.entities] == [("Anna", "person"), ("Anna Berg", "person")]
 
 
 def test_bad_spans_are_dead_letters_and_the_rest_goes_on():
-    spans = [CharSpan(0, 9, "PER"), CharSpan(50, 99, "PER"), CharSpan(31, 55, "LOC"), CharSpan(5, 5, "PER"),
-             CharSpan(0, 4, "DATE")]
+    spans = [Entity(0, 9, "PER"), Entity(50, 99, "PER"), Entity(31, 55, "LOC"), Entity(5, 5, "PER"),
+             Entity(0, 4, "DATE")]
     out = list(align(segmented(), spans, "given"))
     dead = [o for o in out if isinstance(o, DeadLetter)]
     assert [d.reason for d in dead] == [
@@ -57,7 +57,7 @@ def test_bad_spans_are_dead_letters_and_the_rest_goes_on():
 
 
 def test_each_bad_span_says_what_is_wrong_with_it():
-    spans = [CharSpan(9, 3, "person"), CharSpan(9, 10, "person"), CharSpan(0, 4, "- _")]
+    spans = [Entity(9, 3, "person"), Entity(9, 10, "person"), Entity(0, 4, "- _")]
     dead = [o.reason for o in align(segmented(entities=tuple(spans)), spans, "given") if isinstance(o, DeadLetter)]
     assert dead == ["entity span [9, 3) is reversed (end before start)", "entity span [9, 10) covers only whitespace",
                     "entity type '- _' is empty once spaces, '-' and '_' are removed"]
@@ -78,7 +78,7 @@ def test_registry_is_open_for_new_backends():
 
     @register_ner_backend("test-first-word")
     def first_word(settings):
-        return lambda document, lang: [CharSpan(0, document.text.index(" "), "person")]
+        return lambda document, lang: [Entity(0, document.text.index(" "), "person")]
 
     fn = AnnotateEntities("test-first-word", NerSettings())
     fn.setup()

@@ -7,7 +7,7 @@ from polyrel.schemas.records import (
     AnnotatedSentence,
     DeadLetter,
     Document,
-    EntityMention,
+    Entity,
     SentencePairs,
 )
 from polyrel.transforms.pairs import PairFilter, document_pairs
@@ -20,7 +20,7 @@ SENTENCE = rule_sentences(Document("d", TEXT, "en"), "en")[0]
 def mention(word, etype):
     i = [t.text for t in SENTENCE.tokens].index(word)
     t = SENTENCE.tokens[i]
-    return EntityMention(t.start, t.end, etype, word, i, i + 1, "given")
+    return Entity(t.start, t.end, etype, token_start=i, token_end=i + 1, text=word, source="given")
 
 
 ANNA, BO, ACME, OSLO, PERU = (mention("Anna", "person"), mention("Bo", "person"), mention("Acme", "organisation"),
@@ -56,7 +56,7 @@ def test_type_pair_filter():
 
 
 def test_overlapping_spans_are_not_paired_and_unseen_types_still_paired():
-    wide = EntityMention(ACME.start, OSLO.end, "organisation", "Acme in Oslo", 4, 7, "given")
+    wide = Entity(ACME.start, OSLO.end, "organisation", token_start=4, token_end=7, text="Acme in Oslo", source="given")
     assert sorted(names(pairs([wide, OSLO, ANNA]))) == sorted([("Acme in Oslo", "Anna"), ("Oslo", "Anna"),
                                                                ("Anna", "Acme in Oslo"), ("Anna", "Oslo")])
     out = pairs([ANNA, mention("Bo", "dinosaur"), ACME])

@@ -6,7 +6,7 @@ import fsspec
 from apache_beam.testing.test_pipeline import TestPipeline as BeamPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from polyrel.schemas.records import CharSpan, DeadLetter, Document, FileCount
+from polyrel.schemas.records import DeadLetter, Document, Entity, FileCount
 from polyrel.transforms.read import InputFile, ReadDocuments, ReadFile, expand_input
 
 
@@ -36,7 +36,7 @@ def test_jsonl_documents_and_every_bad_line_class(tmp_path):
     out = read(path)
     docs = [o for o in out if isinstance(o, Document)]
     dead = {o.source.rsplit(":", 1)[1]: o for o in out if isinstance(o, DeadLetter)}
-    assert docs[0] == Document("ok", "Anna works at Acme.", "en", {"k": 1}, (CharSpan(0, 4, "PER"),))
+    assert docs[0] == Document("ok", "Anna works at Acme.", "en", {"k": 1}, (Entity(0, 4, "PER"),))
     assert docs[1].id == "docs.jsonl:9" and docs[1].entities is None  # id falls back to file:line, relative to the root
     assert len(docs) == 2
     assert "unparseable JSON" in dead["2"].reason and dead["2"].raw == "{not json"

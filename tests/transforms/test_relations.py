@@ -6,7 +6,7 @@ from polyrel.schemas.records import (
     AnnotatedSentence,
     DeadLetter,
     Document,
-    EntityMention,
+    Entity,
     PairCandidate,
     SentencePairs,
     Triple,
@@ -30,7 +30,7 @@ def sentence_pairs(text, *entities, doc_id="d"):
 
     def mention(word, etype):
         i = words.index(word)
-        return EntityMention(sentence.tokens[i].start, sentence.tokens[i].end, etype, word, i, i + 1, "given")
+        return Entity(sentence.tokens[i].start, sentence.tokens[i].end, etype, token_start=i, token_end=i + 1, text=word, source="given")
 
     mentions = tuple(mention(w, t) for w, t in entities)
     pairs = tuple(p for a in range(len(mentions)) for b in range(a + 1, len(mentions)) for p in ((a, b), (b, a)))
@@ -96,15 +96,15 @@ def test_chinese_pairs_are_read_as_words_with_exact_entities():
     def mention(word, etype):
         start = text.index(word)
         first = next(i for i, t in enumerate(sentence.tokens) if t.start == start)
-        return EntityMention(start, start + len(word), etype, word, first, first + len(word), "given")
+        return Entity(start, start + len(word), etype, token_start=first, token_end=first + len(word), text=word, source="given")
 
     pair = PairCandidate(sentence, mention("任正非", "person"), mention("华为", "organisation"))
     query = to_query(pair)
     assert query.tokens == ("任正非", "在", "深圳", "创立", "了", "华为", "。")
-    assert query.tokens[query.head.start:query.head.end] == ("任正非",)
-    assert query.tokens[query.tail.start:query.tail.end] == ("华为",)
+    assert query.tokens[slice(*query.head.token_span)] == ("任正非",)
+    assert query.tokens[slice(*query.tail.token_span)] == ("华为",)
     characters = to_query(pair, "characters")
-    assert len(characters.tokens) == len(text) and characters.tokens[characters.tail.start:characters.tail.end] == ("华", "为")
+    assert len(characters.tokens) == len(text) and characters.tokens[slice(*characters.tail.token_span)] == ("华", "为")
 
 
 def test_a_remote_model_is_cached_privately_and_fetched_again_when_tampered(tiny_relation_model_dir, tmp_path, monkeypatch):

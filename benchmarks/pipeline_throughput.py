@@ -1,12 +1,12 @@
 """`polyrel run` against the relation model alone, and DaskRunner with 2 workers against 1, on one corpus in one run.
 
-Corpus: the sample corpus repeated to `--documents` documents (ids unique per copy) in `--files`
-files, entities given (`--ner given`), so the relation stage is what is measured. Same model,
-same pairs, one process:
+Corpus: `--documents` distinct CrossRE English test sentences (fixed sample, seed 0), one document
+each, dealt into `--files` files, gold entities given (`--ner given`), so the relation stage is what
+is measured and no sentence repeats (a repeated one would share encoder passes). Same model, same
+pairs, one process:
 - `model`: `RelationPredictor.probabilities` on the corpus's candidate pairs (built by the
-  pipeline's own stage functions, encoded beforehand) in batches of the run's `--batch-size`, in
-  corpus order, as the run batches them (whole-corpus calls would score each repeated sentence
-  once): pairs/s of the model alone;
+  pipeline's own stage functions, encoded beforehand) in length-sorted batches: pairs/s of the
+  model alone;
 - `direct`: `polyrel run` on DirectRunner;
 - `dask_1`, `dask_2`: DaskRunner on a local cluster of 1 and of 2 worker processes with one
   thread each (torch pinned to 1 thread per worker), `--dask_npartitions` = `--files`.
@@ -14,7 +14,7 @@ Each run's steady-state rate leaves its fixed cost out (graph, start-up, model l
 (pairs of the corpus − pairs of a one-document corpus) / (wall time − wall time on that corpus).
 Ratios: direct steady / model; dask_2 steady / dask_1 steady.
 
-    python -m benchmarks.pipeline_throughput [--model DIR] [--documents 2000] [--files 8]
+    python -m benchmarks.pipeline_throughput --data ../shared/data/crossre [--model DIR] [--documents 2000] [--files 8]
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from typing import Any
 import torch
 
 from benchmarks import results_file
-from polyrel.model.encoding import EncodedPair
-from polyrel.model.predictor import RelationPredictor
+from polyrel.model.relation.encoding import EncodedPair
+from polyrel.model.relation.predictor import RelationPredictor
+from polyrel.model.training.data import read_corpus, sample
 from polyrel.pipeline import defaults
 from polyrel.pipeline.options import RunOptions
 from polyrel.pipeline.run import run
+from polyrel.pipeline.score import gold_documents, write_documents
 from polyrel.schemas.records import SentencePairs
 from polyrel.transforms.entities import annotate
 from polyrel.transforms.pairs import document_pairs
@@ -46,20 +48,18 @@ from polyrel.transforms.sentences import SplitDocument
 RESULTS = Path(__file__).resolve().parent / "results" / "pipeline_throughput.json"
 
 
-def repeated_corpus(directory: Path, documents: int, files: int) -> list[str]:
-    """The sample JSONL repeated to `documents` records with unique ids, dealt into `files` files."""
-    lines = (defaults.SAMPLE_DIR / "news.jsonl").read_text(encoding="utf-8").splitlines()
+def crossre_corpus(data: Path, directory: Path, documents: int, files: int) -> list[str]:
+    """`documents` CrossRE English test sentences (fixed sample) as JSONL documents with their gold
+    entities, dealt into `files` files; returns the records."""
+    sentences = sample(read_corpus(sorted(str(p) for p in (data / "en").glob("*-test.json.gz"))).sentences, documents)
     directory.mkdir(parents=True, exist_ok=True)
-    handles = [(directory / f"part-{i:03d}.jsonl").open("w", encoding="utf-8") for i in range(files)]
-    records = []
-    for n in range(documents):
-        record = json.loads(lines[n % len(lines)])
-        record["id"] = f"{record['id']}#{n}"
-        handles[n % files].write(json.dumps(record, ensure_ascii=False) + "\n")
-        records.append(record)
-    for handle in handles:
-        handle.close()
-    return [json.dumps(r) for r in records]
+    whole = directory / "all.jsonl"
+    write_documents(gold_documents(sentences), whole)
+    records = whole.read_text(encoding="utf-8").splitlines()
+    whole.unlink()
+    for i in range(files):
+        (directory / f"part-{i:03d}.jsonl").write_text("".join(r + "\n" for r in records[i::files]), encoding="utf-8")
+    return records
 
 
 def model_rate(records: list[str], model: str) -> dict[str, Any]:
@@ -79,8 +79,7 @@ def model_rate(records: list[str], model: str) -> dict[str, Any]:
     batch = RunOptions.__dataclass_fields__["batch_size"].default
     predictor.probabilities(fit[:64], batch)  # warm-up
     started = time.perf_counter()
-    for start in range(0, len(fit), batch):  # batches of the run's size in corpus order: the repeated corpus's
-        predictor.probabilities(fit[start:start + batch], batch)  # copies are never deduplicated across batches
+    predictor.probabilities(fit, batch)
     seconds = time.perf_counter() - started
     return {"pairs": len(fit), "seconds": round(seconds, 2), "pairs_per_s": round(len(fit) / seconds, 1)}
 
@@ -113,6 +112,7 @@ def dask_runs(big: Path, small: Path, model: str, work: Path, workers: int, part
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the crossre folder (en/*-test.json.gz)")
     parser.add_argument("--model", default=defaults.default_model_dir(), help="relation model directory (default: the shipped one)")
     parser.add_argument("--documents", type=int, default=2000, help="documents in the corpus (default: %(default)s)")
     parser.add_argument("--files", type=int, default=8, help="files the corpus is dealt into (default: %(default)s)")
@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("POLYREL_QUIET", "1")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        records = repeated_corpus(work / "big", args.documents, args.files)
-        one_doc = repeated_corpus(work / "small", 1, 1)
+        records = crossre_corpus(args.data, work / "big", args.documents, args.files)
+        one_doc = crossre_corpus(args.data, work / "small", 1, 1)
         model = model_rate(records, args.model)
         small_pairs = model_rate(one_doc, args.model)["pairs"]
         direct = steady(model["pairs"], small_pairs, wall_time(work / "big", args.model, work / "direct-big"),

@@ -30,11 +30,10 @@ import torch
 from torch import nn
 
 from benchmarks import results_file
-from polyrel.model.data import read_corpus
-from polyrel.model.encoding import collate, length_batches
-from polyrel.model.modeling import RelationModel
-from polyrel.model.pooling import Pooler
-from polyrel.model.relation_training import (
+from polyrel.model.batching import length_batches
+from polyrel.model.relation.encoding import collate
+from polyrel.model.relation.modeling import Pooler, RelationModel
+from polyrel.model.relation.training import (
     PairInstance,
     build_instances,
     collect_inventory,
@@ -42,7 +41,8 @@ from polyrel.model.relation_training import (
     score_instances,
     targets,
 )
-from polyrel.model.trainer import seed_everything
+from polyrel.model.training.data import read_corpus
+from polyrel.model.training.trainer import seed_everything
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pooled_features.json"
 POOLINGS = ("es", "emp")

@@ -1,6 +1,6 @@
 """Two relation model directories side by side: is a candidate default better than the baseline?
 
-Both models score the same fixed sample of test sentences (`model.data.sample`, seed 0) of each
+Both models score the same fixed sample of test sentences (`model.training.data.sample`, seed 0) of each
 language in the same run, as `polyrel evaluate --sample` does: extract-mode micro-F1 without
 "no relation" and macro-F1 (fractions, as `polyrel evaluate` reports them), the seconds each took, and the size of each `model.safetensors`.
 Prints and records candidate ÷ baseline for each.
@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 
 from benchmarks import results_file
-from polyrel.model.data import read_corpus, sample
-from polyrel.model.predictor import RelationPredictor
-from polyrel.model.relation_training import build_instances, evaluate_instances
+from polyrel.model.relation.predictor import RelationPredictor
+from polyrel.model.relation.training import build_instances, evaluate_instances
+from polyrel.model.training.data import read_corpus, sample
 
 RESULTS = Path(__file__).resolve().parent / "results" / "relation_models.json"
 LANGUAGES = ("en", "german", "spanish", "chinese", "japanese")

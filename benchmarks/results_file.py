@@ -26,7 +26,7 @@ def write(path: Path, record: Mapping[str, Any]) -> None:
 
 
 def model_label(directory: str | Path) -> str:
-    """`NAME@SHA` of a model directory (`polyrel.model.backbone.weights_label`)."""
-    from polyrel.model.backbone import weights_label
+    """`NAME@SHA` of a model directory (`polyrel.model.encoders.backbone.weights_label`)."""
+    from polyrel.model.encoders.backbone import weights_label
 
     return weights_label(directory)

@@ -28,10 +28,11 @@ import torch
 
 from benchmarks import results_file
 from benchmarks.cjk_words import dataset_words, pairs, sample_arguments
-from polyrel.model.data import read_corpus, sample
-from polyrel.model.encoding import EncodedPair, collate, length_batches
-from polyrel.model.metrics import score
-from polyrel.model.predictor import RelationPredictor, decide
+from polyrel.model.batching import length_batches
+from polyrel.model.relation.encoding import EncodedPair, collate
+from polyrel.model.relation.predictor import RelationPredictor, decide
+from polyrel.model.training.data import read_corpus, sample
+from polyrel.model.training.metrics import score
 
 RESULTS = Path(__file__).resolve().parent / "results" / "shared_encoding.json"
 BATCH = 64

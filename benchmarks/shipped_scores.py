@@ -18,11 +18,11 @@ from pathlib import Path
 import torch
 
 from benchmarks import results_file
-from polyrel.model.data import read_corpus, sample
-from polyrel.model.ner import EntityRecognizer
-from polyrel.model.ner_training import evaluate_ner
-from polyrel.model.predictor import RelationPredictor
-from polyrel.model.relation_training import build_instances, evaluate_instances
+from polyrel.model.ner.modeling import EntityRecognizer
+from polyrel.model.ner.training import evaluate_ner
+from polyrel.model.relation.predictor import RelationPredictor
+from polyrel.model.relation.training import build_instances, evaluate_instances
+from polyrel.model.training.data import read_corpus, sample
 from polyrel.pipeline import defaults
 
 RESULTS = Path(__file__).resolve().parent / "results" / "defaults" / "shipped.json"

@@ -24,11 +24,11 @@ from typing import Any
 import torch
 
 from benchmarks import results_file
-from polyrel.model.backbone import AdapterConfig
-from polyrel.model.data import read_corpus, sample
+from polyrel.model.encoders.backbone import AdapterConfig
 from polyrel.model.precision import cpu_has_bf16
-from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
-from polyrel.model.trainer import Trainer, TrainingConfig
+from polyrel.model.relation.training import RelationTask, collect_inventory, initialise_model
+from polyrel.model.training.data import read_corpus, sample
+from polyrel.model.training.trainer import Trainer, TrainingConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "training_loop.json"
 LOOPS = {"before: float32, full passes": ("fp32", False), "now: bf16 autocast, cached lower layers": ("auto", True)}

@@ -32,10 +32,10 @@ from typing import Any
 import torch
 
 from benchmarks import results_file
-from polyrel.model.data import read_corpus
-from polyrel.model.encoding import length_batches
-from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
-from polyrel.model.trainer import Trainer, TrainingConfig
+from polyrel.model.batching import length_batches
+from polyrel.model.relation.training import RelationTask, collect_inventory, initialise_model
+from polyrel.model.training.data import read_corpus
+from polyrel.model.training.trainer import Trainer, TrainingConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "training_speed.json"
 CONFIGS: dict[str, tuple[bool, bool, bool]] = {  # name: (length buckets, frozen word embeddings, shared passes)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from polyrel.model.modeling import RelationModelConfig
+    from polyrel.model.relation.modeling import RelationModelConfig
     from polyrel.transforms.entities import NerSettings
     from polyrel.transforms.pairs import PairFilter
 
@@ -48,7 +48,7 @@ class RunOptions:
     max_pair_distance: int | None = 100  # tokens between head and tail
     max_pairs_per_doc: int | None = 20_000
     restrict_type_pairs: bool = False
-    threshold: float | None = None  # None: the model's own decision (see model.predictor.decide)
+    threshold: float | None = None  # None: the model's own decision (see model.relation.predictor.decide)
     min_entity_score: float | None = None  # the polyrel NER's confidence floor; None: the NER model's own
     cjk_words: str = "segmenter"  # how the relation model reads Chinese/Japanese: transforms/words.py
     max_doc_chars: int = 100_000
@@ -169,7 +169,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score only (head type, tail type) pairs seen in training (model config)")
     parser.add_argument("--threshold", type=float,
                         help="emit the relations whose probability reaches this: an extract model's best label,"
-                        " a classify model's every label (default: the model's own decision, model.predictor.decide)")
+                        " a classify model's every label (default: the model's own decision, model.relation.predictor.decide)")
     parser.add_argument("--min-entity-score", type=float,
                         help="--ner polyrel: drop entities the NER scores below this (default: the NER model's own,"
                         " chosen on dev with the relation threshold)")

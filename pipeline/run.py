@@ -18,7 +18,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.runner import PipelineResult
 
 from polyrel import progress
-from polyrel.model.modeling import RelationModelConfig
+from polyrel.model.relation.modeling import RelationModelConfig
 from polyrel.pipeline.options import RunOptions
 from polyrel.schemas import tables
 from polyrel.schemas.records import AnnotatedDocument

@@ -66,7 +66,7 @@ class GoldDocument:
 
 
 def gold_documents(sentences: Iterable[Any]) -> list[GoldDocument]:
-    """One document per annotated sentence (`model.data.LabelledSentence`), spans in characters."""
+    """One document per annotated sentence (`model.training.data.LabelledSentence`), spans in characters."""
     docs = []
     for s in sentences:
         if s.text is not None and all(e.start is not None for e in s.entities):
@@ -251,8 +251,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from polyrel.model.backbone import weights_label
-    from polyrel.model.data import heldout_keys, read_corpus
+    from polyrel.model.encoders.backbone import weights_label
+    from polyrel.model.training.data import heldout_keys, read_corpus
     from polyrel.pipeline.options import RunOptions
     from polyrel.pipeline.run import run
 

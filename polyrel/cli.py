@@ -19,9 +19,9 @@ from polyrel import __version__, progress
 
 # Every subcommand group, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
-    "polyrel.model.cli",
-    "polyrel.model.ner_cli",
-    "polyrel.model.encoders",
+    "polyrel.model.relation.cli",
+    "polyrel.model.ner.cli",
+    "polyrel.model.encoders.install",
     "polyrel.pipeline.cli",
     "polyrel.pipeline.score",
     "polyrel.kg.cli",

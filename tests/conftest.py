@@ -99,7 +99,7 @@ TINY_LABELS = ("physical", "role", "part-of", "general-affiliation", "named")
 @pytest.fixture(scope="session")
 def tiny_relation_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained ETM-EMP extract-mode relation model directory on the tiny BERT."""
-    from polyrel.model.relation_training import initialise_model
+    from polyrel.model.relation.training import initialise_model
 
     directory = tmp_path_factory.mktemp("tiny-relation-model")
     model, tokenizer = initialise_model(
@@ -115,7 +115,7 @@ def tiny_relation_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="session")
 def tiny_ner_model_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained NER model on the tiny BERT whose classifier leans to entity tags, so it finds some."""
-    from polyrel.model.ner_training import initialise_ner
+    from polyrel.model.ner.training import initialise_ner
 
     directory = tmp_path_factory.mktemp("tiny-ner-model")
     model, tokenizer = initialise_ner(str(tiny_bert_dir), TINY_TYPES, 64, seed=0)

@@ -5,7 +5,7 @@ each span, normalises its type to the relation model's vocabulary (the 39 CrossR
 places it in its sentence and on token boundaries. Backends are registered by name:
 - `given`: the spans the input carries (`entities` in the JSONL record), from any upstream NER;
 - `stanza`: stanza's NER, with models from `--stanza-dir` (never downloaded);
-- `polyrel`: polyrel's own NER model (`model/ner.py`), the shipped one unless `--ner-model`
+- `polyrel`: polyrel's own NER model (`model/ner/modeling.py`), the shipped one unless `--ner-model`
   names another; in the pipeline through RunInference (`NerModelHandler`: loaded once per worker
   process, batched across documents, GPU-capable);
 - more via `register_ner_backend`.
@@ -124,7 +124,7 @@ def _stanza(settings: NerSettings) -> NerBackend:
 
 
 if TYPE_CHECKING:
-    from polyrel.model.ner import EntityRecognizer
+    from polyrel.model.ner.modeling import EntityRecognizer
 
 
 class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityRecognizer"]):
@@ -145,7 +145,7 @@ class NerModelHandler(ModelHandler[SegmentedDocument, PredictionResult, "EntityR
         self.device = device
 
     def load_model(self) -> EntityRecognizer:
-        from polyrel.model.ner import EntityRecognizer
+        from polyrel.model.ner.modeling import EntityRecognizer
 
         return EntityRecognizer.load(local_model_dir(self.model_dir), self.device, self.precision)
 

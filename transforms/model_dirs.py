@@ -25,7 +25,7 @@ def local_model_dir(model_dir: str) -> str:
     """
     if "://" not in model_dir or model_dir.startswith("file://"):
         return model_dir.removeprefix("file://")
-    from polyrel.model.encoders import polyrel_home
+    from polyrel.model.encoders.install import polyrel_home
 
     cache = polyrel_home() / "models"
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -26,9 +26,9 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from polyrel import progress
-from polyrel.model import backbone
-from polyrel.model.modeling import RelationModelConfig
-from polyrel.model.predictor import PairPrediction, PairQuery, RelationPredictor
+from polyrel.model.encoders import backbone
+from polyrel.model.relation.modeling import RelationModelConfig
+from polyrel.model.relation.predictor import PairPrediction, PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, PairCandidate, SentencePairs, Triple
 from polyrel.transforms.batching import budget_batches
 from polyrel.transforms.deadletters import NAMESPACE, count, dead_letter, split_dead_letters

@@ -49,7 +49,7 @@ class Profile:
     dev_sentences: int | None = 400  # early stopping on a fixed subset: the full dev set is 67k pairs
     sentence_limit: int | None = None  # smoke tests only
     classify_output: str = "sigmoid"  # classify cells: one sigmoid per label, or a softmax (CrossRE's baseline)
-    word_joining: str = "spaced"  # how Chinese/Japanese words meet their sub-tokens (model.encoding.PairEncoder)
+    word_joining: str = "spaced"  # how Chinese/Japanese words meet their sub-tokens (model.relation.encoding.PairEncoder)
     # a pair and its mirror in one training batch share an encoder row (TrainingConfig); off: every
     # cell so far trained one row per pair, and a seed added later must train as they did
     share_encoder_passes: bool = False
@@ -79,7 +79,7 @@ PROFILES: dict[str, Profile] = {
     # collapse to the majority label on the smaller domains).
     "reduced-softmax": Profile("reduced-softmax", epochs=5, neg_ratio=2.0, freeze_embeddings=True,
                                classify_output="softmax"),
-    # The reduced profile reading Chinese/Japanese words as written (model.encoding.AsWritten);
+    # The reduced profile reading Chinese/Japanese words as written (model.relation.encoding.AsWritten);
     # the profiles above read them spaced, as all their cells were trained and scored.
     "reduced-written": Profile("reduced-written", epochs=5, neg_ratio=2.0, freeze_embeddings=True,
                                word_joining="as_written"),

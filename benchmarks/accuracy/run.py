@@ -81,9 +81,9 @@ def pending(cell: Cell, out: Path, models: Path, data: Path, retrain_partial: bo
 def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sentence_limit: int | None, path: Path) -> list[str]:
     """Score the kept model on test languages not yet in the record, saving the record after
     each (on a CPU one language is half an hour); the languages added."""
-    from polyrel.model.data import read_corpus
-    from polyrel.model.predictor import RelationPredictor
-    from polyrel.model.relation_training import build_instances, evaluate_instances
+    from polyrel.model.relation.predictor import RelationPredictor
+    from polyrel.model.relation.training import build_instances, evaluate_instances
+    from polyrel.model.training.data import read_corpus
 
     todo = unscored(cell, record, data)
     if not todo:
@@ -106,9 +106,9 @@ def run_cell(
     a cell, or only score it on the test languages it lacks (see `pending`)."""
     import torch
 
-    from polyrel.model.data import read_corpus, sample
-    from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
-    from polyrel.model.trainer import Trainer, TrainingConfig
+    from polyrel.model.relation.training import RelationTask, collect_inventory, initialise_model
+    from polyrel.model.training.data import read_corpus, sample
+    from polyrel.model.training.trainer import Trainer, TrainingConfig
 
     torch.set_num_threads(threads)
     path = out / "cells" / f"{cell.id}.json"
@@ -161,7 +161,7 @@ def _worker(job: tuple[Cell, Path, Path, Path, str, float, int, str, bool]) -> s
     cell, data, out, models, encoder, deadline, threads, command, retrain_partial = job
     # per-epoch lines in the grid log: a cell cut off by the deadline still shows how far it got
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    logging.getLogger("polyrel.model.trainer").setLevel(logging.INFO)
+    logging.getLogger("polyrel.model.training.trainer").setLevel(logging.INFO)
     if time.time() > deadline:
         return f"deadline: not started {cell.id}"
     try:

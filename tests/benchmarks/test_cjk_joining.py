@@ -13,7 +13,7 @@ from tests.conftest import CROSSRE, TINY_LABELS, TINY_TYPES
 
 @pytest.mark.skipif(not (CROSSRE / "chinese").is_dir(), reason="Multi-CrossRE data not found")
 def test_both_joinings_score_the_same_pairs_and_as_written_reads_fewer_subtokens(tiny_xlmr_dir: Path, tmp_path: Path) -> None:
-    from polyrel.model.relation_training import initialise_model
+    from polyrel.model.relation.training import initialise_model
 
     model, tokenizer = initialise_model(str(tiny_xlmr_dir), TINY_LABELS, TINY_TYPES, max_length=128, seed=0)
     model.save_pretrained(tmp_path / "model", tokenizer)

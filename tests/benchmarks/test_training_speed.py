@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from polyrel.model.data import read_corpus
-from polyrel.model.relation_training import RelationTask, collect_inventory, initialise_model
-from polyrel.model.trainer import TrainingConfig
+from polyrel.model.relation.training import RelationTask, collect_inventory, initialise_model
+from polyrel.model.training.data import read_corpus
+from polyrel.model.training.trainer import TrainingConfig
 from tests.benchmarks.helpers import load_script
 from tests.conftest import CROSSRE
 

@@ -23,7 +23,7 @@ def test_the_shipped_defaults_extract_typed_triples_from_the_sample_corpus(tmp_p
     import io
 
     from polyrel.cli import main
-    from polyrel.model.modeling import RelationModelConfig
+    from polyrel.model.relation.modeling import RelationModelConfig
     from polyrel.pipeline.summary import read_table
     from polyrel.transforms.relations import load_config
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from polyrel.cli import main
-from polyrel.model.ner import EntityRecognizer
+from polyrel.model.ner.modeling import EntityRecognizer
 from polyrel.pipeline import defaults
 from polyrel.pipeline.summary import read_table
 from polyrel.schemas import tables

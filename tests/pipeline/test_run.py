@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from polyrel.cli import main
-from polyrel.model.predictor import RelationPredictor
+from polyrel.model.relation.predictor import RelationPredictor
 from polyrel.pipeline import defaults
 from polyrel.pipeline.options import RunOptions
 from polyrel.pipeline.summary import read_table

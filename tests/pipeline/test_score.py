@@ -5,7 +5,7 @@ import json
 import pytest
 
 from polyrel.cli import main
-from polyrel.model.data import LabelledSentence, Relation
+from polyrel.model.training.data import LabelledSentence, Relation
 from polyrel.pipeline.score import (
     GoldDocument,
     Output,

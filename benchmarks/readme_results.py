@@ -183,6 +183,12 @@ def section() -> str:
                        f" bf16 {runs['bf16']['pairs_per_s']} ({data['bf16_over_plain_fp32_speed']}× the plain loop); bf16 gives"
                        f" the same decision as float32 on {data['decision_agreement']:.1%} of pairs, micro-F1"
                        f" {pct(runs['fp32']['micro_f1'])} → {pct(runs['bf16']['micro_f1'])}.")]
+        ceiling = data.get("dense_layer_ceiling")
+        if ceiling:
+            lines[-1] += (f" The CPU ({ceiling['cpu']}, AMX {'present' if ceiling['amx'] else 'absent'}) multiplies bf16 matrices of the"
+                          f" model's shape at {ceiling['bf16_matmul_gflops']} GFLOP/s; the encoder's dense layers need"
+                          f" {ceiling['dense_gflop_per_pair']} GFLOP per pair here, so no code can pass {ceiling['pairs_per_s']}"
+                          f" pairs/s on it; bf16 reaches {ceiling['bf16_share_of_ceiling']:.0%} of that.")
     throughput = RESULTS / "pipeline_throughput.json"
     if throughput.is_file():
         data = json.loads(throughput.read_text())

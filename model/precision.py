@@ -34,6 +34,10 @@ def cpu_has_bf16() -> bool:
     return not cpu_flags().isdisjoint(CPU_BF16_FLAGS)
 
 
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def resolve(precision: str, device: str) -> torch.dtype:
     """The compute dtype for `precision` on `device`: `auto` is bf16 where native, else float32."""
     if precision not in PRECISIONS:

@@ -23,7 +23,7 @@ from transformers import PreTrainedTokenizerBase
 
 from polyrel import progress
 from polyrel.model.encoders.backbone import EncoderModel, EncoderModelConfig, ModelDirectoryError
-from polyrel.model.precision import for_inference
+from polyrel.model.precision import default_device, for_inference
 from polyrel.schemas.records import Entity
 from polyrel.scripts import CJK_CHARACTER
 
@@ -239,7 +239,7 @@ class EntityRecognizer:
     def load(cls, model_dir: str | Path, device: str | None = None, precision: str = "auto") -> EntityRecognizer:
         """The model in `model_dir`, in bf16 where the device computes it natively (`precision="auto"`)."""
         model, tokenizer = NerModel.from_pretrained(model_dir)
-        return cls(model, tokenizer, device or ("cuda" if torch.cuda.is_available() else "cpu"), precision)
+        return cls(model, tokenizer, device or default_device(), precision)
 
     @property
     def config(self) -> NerConfig:

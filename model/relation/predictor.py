@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from polyrel import progress
-from polyrel.model.precision import for_inference, resolve
+from polyrel.model.precision import default_device, for_inference, resolve
 from polyrel.model.relation.encoding import EncodedPair, PairEncoder, Unfit
 from polyrel.model.relation.modeling import RelationModel, RelationModelConfig
 from polyrel.schemas.records import Entity
@@ -64,10 +64,6 @@ def decide(probs: np.ndarray, config: RelationModelConfig, threshold: float | No
     if not kept and threshold is None:
         kept = [(labels[int(probs.argmax())], float(probs.max()))]
     return kept
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class RelationPredictor:

@@ -37,7 +37,7 @@ from polyrel.model.training.data import read_corpus, sample
 from polyrel.pipeline import defaults
 from polyrel.pipeline.options import RunOptions
 from polyrel.pipeline.run import run
-from polyrel.pipeline.score import gold_documents, write_documents
+from polyrel.pipeline.score import document_lines, gold_documents
 from polyrel.schemas.records import SentencePairs
 from polyrel.transforms.entities import annotate
 from polyrel.transforms.pairs import document_pairs
@@ -53,10 +53,7 @@ def crossre_corpus(data: Path, directory: Path, documents: int, files: int) -> l
     entities, dealt into `files` files; returns the records."""
     sentences = sample(read_corpus(sorted(str(p) for p in (data / "en").glob("*-test.json.gz"))).sentences, documents)
     directory.mkdir(parents=True, exist_ok=True)
-    whole = directory / "all.jsonl"
-    write_documents(gold_documents(sentences), whole)
-    records = whole.read_text(encoding="utf-8").splitlines()
-    whole.unlink()
+    records = document_lines(gold_documents(sentences))
     for i in range(files):
         (directory / f"part-{i:03d}.jsonl").write_text("".join(r + "\n" for r in records[i::files]), encoding="utf-8")
     return records

@@ -59,10 +59,10 @@ def autocast(device: str, dtype: torch.dtype) -> AbstractContextManager:
 def for_inference(model: nn.Module, precision: str, device: str) -> nn.Module:
     """`model` on `device` in the compute type `precision` resolves to, in eval mode.
 
-    On a CPU in bf16 the encoder's attention runs as plain matmuls ("eager"): PyTorch's fused
-    CPU attention kernel took 1.6x as long as eager attention on batches of the relation
-    model's shape (64 x 12 heads x 75 tokens, one thread), and 11-14% of a relation batch's time
-    went with it (benchmarks/results/inference_precision.json).
+    On a CPU in bf16 the encoder's attention runs as plain matmuls ("eager"): PyTorch's fused CPU
+    attention kernel was the slower of the two at the relation model's shapes on this project's
+    CPU (a one-off check, not a recorded benchmark); `benchmarks/inference_precision.py` measures
+    the whole predictor.
     """
     dtype = resolve(precision, device)
     encoder = getattr(model, "encoder", None)

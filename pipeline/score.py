@@ -83,13 +83,16 @@ def gold_documents(sentences: Iterable[Any]) -> list[GoldDocument]:
     return docs
 
 
+def document_lines(docs: Sequence[GoldDocument]) -> list[str]:
+    """The pipeline's JSONL input, one line per document by id: text, language and the gold
+    entities (read by `--ner given`)."""
+    return [json.dumps({"id": d.id, "text": d.text, "lang": d.lang,
+                        "entities": [{"start": s, "end": e, "type": t} for (s, e), t in sorted(d.entities)]},
+                       ensure_ascii=False) for d in sorted(docs, key=lambda d: d.id)]
+
+
 def write_documents(docs: Sequence[GoldDocument], path: Path) -> None:
-    """The pipeline's JSONL input: text, language and the gold entities (read by `--ner given`)."""
-    with path.open("w", encoding="utf-8") as out:
-        for d in sorted(docs, key=lambda d: d.id):
-            entities = [{"start": s, "end": e, "type": t} for (s, e), t in sorted(d.entities)]
-            out.write(json.dumps({"id": d.id, "text": d.text, "lang": d.lang, "entities": entities},
-                                 ensure_ascii=False) + "\n")
+    path.write_text("".join(line + "\n" for line in document_lines(docs)), encoding="utf-8")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from polyrel import progress
-from polyrel.model.precision import default_device, for_inference, resolve
+from polyrel.model.precision import default_device, for_inference
 from polyrel.model.relation.encoding import EncodedPair, PairEncoder, Unfit
 from polyrel.model.relation.modeling import RelationModel, RelationModelConfig
 from polyrel.schemas.records import Entity
@@ -71,7 +71,6 @@ class RelationPredictor:
     natively (`precision="auto"`, see model/precision.py), float32 otherwise or when asked."""
 
     def __init__(self, model: RelationModel, encoder: PairEncoder, device: str, precision: str = "fp32") -> None:
-        self.dtype = resolve(precision, device)
         self.model = for_inference(model, precision, device)
         self.encoder = encoder
         self.device = device

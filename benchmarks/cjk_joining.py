@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for language in args.languages:
         files = sorted(str(p) for p in (args.data / language).glob("*-test.json.gz"))
-        sentences = [s for s in sample(read_corpus(files).sentences, args.sentences) if s.text]
+        sentences = sample(read_corpus(files).sentences, args.sentences)
         candidates = list(pairs(sentences))
         gold = [g for *_, g in candidates]
         results: dict[str, dict[str, dict[str, float | None]]] = {}

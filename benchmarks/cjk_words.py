@@ -28,15 +28,15 @@ from pathlib import Path
 
 from benchmarks import results_file
 from polyrel.model.relation.predictor import PairQuery, RelationPredictor
-from polyrel.model.training.data import LabelledSentence, read_corpus, sample
+from polyrel.model.training.data import read_corpus, sample
 from polyrel.model.training.metrics import score
 from polyrel.pipeline import defaults
-from polyrel.schemas.records import Entity, Token
+from polyrel.schemas.records import Entity, Sentence, Token
 from polyrel.transforms.segment import token_span, tokenize
 from polyrel.transforms.words import join_words, word_starts
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cjk_words.json"
-Reader = Callable[[LabelledSentence, Entity, Entity], PairQuery]
+Reader = Callable[[Sentence, Entity, Entity], PairQuery]
 
 
 def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
@@ -47,8 +47,8 @@ def covering(tokens: tuple[Token, ...], entity: Entity) -> tuple[int, int]:
     return span
 
 
-def dataset_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
-    return PairQuery(tuple(sentence.tokens), head, tail)
+def dataset_words(sentence: Sentence, head: Entity, tail: Entity) -> PairQuery:
+    return PairQuery(sentence.words, head, tail)
 
 
 @lru_cache(maxsize=1024)
@@ -57,23 +57,23 @@ def sentence_tokens(text: str) -> tuple[Token, ...]:
     return tokenize(text)
 
 
-def character_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
-    tokens = sentence_tokens(sentence.text or "")
+def character_words(sentence: Sentence, head: Entity, tail: Entity) -> PairQuery:
+    tokens = sentence_tokens(sentence.text)
     return PairQuery(tuple(t.text for t in tokens), *(Entity.over_tokens(*covering(tokens, e), e.type) for e in (head, tail)))
 
 
-def joined_words(sentence: LabelledSentence, head: Entity, tail: Entity, boundaries: Container[int] | None) -> PairQuery:
-    tokens = sentence_tokens(sentence.text or "")
+def joined_words(sentence: Sentence, head: Entity, tail: Entity, boundaries: Container[int] | None) -> PairQuery:
+    tokens = sentence_tokens(sentence.text)
     words, spans = join_words(tokens, [covering(tokens, e) for e in (head, tail)], boundaries)
     return PairQuery(words, *(Entity.over_tokens(*span, e.type) for span, e in zip(spans, (head, tail))))
 
 
-def run_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
+def run_words(sentence: Sentence, head: Entity, tail: Entity) -> PairQuery:
     return joined_words(sentence, head, tail, None)
 
 
-def segmenter_words(sentence: LabelledSentence, head: Entity, tail: Entity) -> PairQuery:
-    starts = word_starts(sentence.text or "", sentence.lang or "und")
+def segmenter_words(sentence: Sentence, head: Entity, tail: Entity) -> PairQuery:
+    starts = word_starts(sentence.text, sentence.lang)
     if starts is None:
         raise ValueError(f"no word segmenter for language {sentence.lang!r}")
     return joined_words(sentence, head, tail, starts)
@@ -84,7 +84,7 @@ SCHEMES: dict[str, Reader] = {
 }
 
 
-def pairs(sentences: list[LabelledSentence]) -> Iterator[tuple[LabelledSentence, Entity, Entity, frozenset[str]]]:
+def pairs(sentences: list[Sentence]) -> Iterator[tuple[Sentence, Entity, Entity, frozenset[str]]]:
     for sentence in sentences:
         gold = {(r.head, r.tail): frozenset(r.labels) for r in sentence.relations}
         for h, head in enumerate(sentence.entities):
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for language in args.languages:
         files = sorted(str(p) for p in (args.data / language).glob("*-test.json.gz"))
-        sentences = [s for s in sample(read_corpus(files).sentences, args.sentences) if s.text]
+        sentences = sample(read_corpus(files).sentences, args.sentences)
         candidates = list(pairs(sentences))
         gold = [g for *_, g in candidates]
         results: dict[str, dict[str, float]] = {}

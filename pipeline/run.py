@@ -32,7 +32,7 @@ from polyrel.transforms.write import WriteTable
 
 
 def entity_rows(document: AnnotatedDocument, run_id: str) -> list[dict]:
-    return [tables.entity_row(annotated.sentence, m, run_id) for annotated in document.sentences for m in annotated.entities]
+    return [tables.entity_row(sentence, m, run_id) for sentence in document.sentences for m in sentence.entities]
 
 
 def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelConfig,

@@ -30,28 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from polyrel.model.choices import PRECISIONS
-
-NO_SPACE_BEFORE = frozenset(",.;:!?)]}%") | {"'s", "n't", "'re", "'ve", "'ll", "'d", "'m", "'", "..."}
-NO_SPACE_AFTER = frozenset("([{$")
-
-
-def detokenize(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """Tokens joined as running text (no space before closing punctuation or after opening;
-    double quotes alternate between opening and closing), with each token's character span."""
-    text = ""
-    spans: list[tuple[int, int]] = []
-    quote_open = glue_next = False
-    for i, token in enumerate(tokens):
-        closing_quote = token == '"' and quote_open
-        if i and not glue_next and token not in NO_SPACE_BEFORE and not closing_quote:
-            text += " "
-        spans.append((len(text), len(text) + len(token)))
-        text += token
-        glue_next = token in NO_SPACE_AFTER or (token == '"' and not quote_open)
-        if token == '"':
-            quote_open = not quote_open
-    return text, spans
-
+from polyrel.schemas.records import Sentence
 
 Span = tuple[int, int]
 
@@ -65,18 +44,12 @@ class GoldDocument:
     triples: set[tuple[Span, Span, str]] = field(default_factory=set)
 
 
-def gold_documents(sentences: Iterable[Any]) -> list[GoldDocument]:
-    """One document per annotated sentence (`model.training.data.LabelledSentence`), spans in characters."""
+def gold_documents(sentences: Iterable[Sentence]) -> list[GoldDocument]:
+    """One document per annotated sentence (`model.training.data`), spans in characters."""
     docs = []
     for s in sentences:
-        if s.text is not None and all(e.start is not None for e in s.entities):
-            text = s.text
-            spans = [(e.start, e.end) for e in s.entities]
-        else:
-            text, token_spans = detokenize(s.tokens)
-            spans = [(token_spans[e.token_start][0], token_spans[e.token_end - 1][1]) for e in s.entities]
-        lang = s.lang or "und"
-        doc = GoldDocument(f"{lang}/{s.id}", lang, text)
+        spans = [(e.start, e.end) for e in s.entities]
+        doc = GoldDocument(f"{s.lang}/{s.doc_id}", s.lang, s.text)
         doc.entities = {(span, e.type) for span, e in zip(spans, s.entities)}
         doc.triples = {(spans[r.head], spans[r.tail], label) for r in s.relations for label in r.labels}
         docs.append(doc)
@@ -263,7 +236,7 @@ def main(args: argparse.Namespace) -> int:
     sentences = corpus.sentences
     if args.sample is not None:
         keys = heldout_keys(sentences, args.sample)
-        sentences = [s for s in sentences if s.id in keys]
+        sentences = [s for s in sentences if s.doc_id in keys]
     docs = gold_documents(sentences)
     threshold = 0.0 if args.sweep else args.threshold
     with tempfile.TemporaryDirectory(prefix="polyrel-score-") as tmp:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from polyrel.pipeline.options import RunOptions
-from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, SegmentedDocument, SentencePairs, Triple
+from polyrel.schemas.records import DeadLetter, Document, SegmentedDocument, Sentence, SentencePairs, Triple
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +32,7 @@ class Extraction:
     """One input document's result: its sentences with entities, its triples, and what failed."""
 
     document: Document | None
-    sentences: tuple[AnnotatedSentence, ...]
+    sentences: tuple[Sentence, ...]
     triples: tuple[Triple, ...]
     errors: tuple[DeadLetter, ...]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RECORDS_VERSION = 2
+RECORDS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class Entity:
     """One entity mention: the record the input, the NER, every transform and both models share.
 
     `start`/`end`: character offsets `[start, end)` into the text it was found in (a document's;
-    for training data, the sentence's), None only in token-level training data that has no text
-    (the Multi-CrossRE translations). `token_start`/`token_end`: the span over its sentence's
+    for training data, the sentence's), None only for an entity known by words alone (a
+    `PairQuery` built from a word list). `token_start`/`token_end`: the span over its sentence's
     tokens, set once the sentence is tokenised (the entity stage; training data has it from the
     start); the relation model reads its own words, derived in `transforms.words.model_words`.
     `text` is the covered text, `source` the NER that found it (or "given"), `score` that NER's
@@ -39,7 +39,7 @@ class Entity:
     @classmethod
     def over_tokens(cls, token_start: int, token_end: int, type: str, start: int | None = None,
                     end: int | None = None) -> Entity:
-        """An entity known by its token span (training data; character offsets where the source has them)."""
+        """An entity known by its token span (training data, model words), character offsets where known."""
         return cls(start, end, type, token_start=token_start, token_end=token_end)
 
     @property
@@ -67,7 +67,25 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Relation:
+    """A gold relation head→tail between two of a sentence's entities (indices into
+    `Sentence.entities`), with every label the annotation gives the pair."""
+
+    head: int
+    tail: int
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Sentence:
+    """One sentence, the one type for the segmenter's output, the entity stage's, the pair
+    stage's input and the annotated training and scoring data (`model.training.data`).
+
+    The segmenter writes it with tokens; the entity stage adds `entities` (with token spans,
+    sorted by position); only annotated data has `relations`. A training sentence is its own
+    document: `doc_id` is the corpus's sentence id, `index` 0, `start` 0.
+    """
+
     doc_id: str
     index: int  # position in the document, from 0
     start: int  # document character offsets of the sentence
@@ -75,6 +93,12 @@ class Sentence:
     text: str
     lang: str
     tokens: tuple[Token, ...]
+    entities: tuple[Entity, ...] = ()
+    relations: tuple[Relation, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(t.text for t in self.tokens)
 
 
 @dataclass(frozen=True)
@@ -86,39 +110,33 @@ class SegmentedDocument:
 
 
 @dataclass(frozen=True)
-class AnnotatedSentence:
-    sentence: Sentence
-    entities: tuple[Entity, ...]  # with token spans, sorted by position
-
-
-@dataclass(frozen=True)
 class AnnotatedDocument:
     """A document's sentences with their mentions: the pair stage budgets pairs per document."""
 
     doc_id: str
-    sentences: tuple[AnnotatedSentence, ...]
+    sentences: tuple[Sentence, ...]
 
 
 @dataclass(frozen=True)
 class SentencePairs:
     """A sentence and the candidate pairs the relation model scores in it, as (head, tail)
-    positions in `annotated.entities`: one record per sentence, not one per pair."""
+    positions in `sentence.entities`: one record per sentence, not one per pair."""
 
-    annotated: AnnotatedSentence
+    sentence: Sentence
     pairs: tuple[tuple[int, int], ...]
 
     @property
     def token_count(self) -> int:
-        return len(self.annotated.sentence.tokens)
+        return len(self.sentence.tokens)
 
     def candidates(self) -> list[PairCandidate]:
-        sentence, mentions = self.annotated.sentence, self.annotated.entities
-        return [PairCandidate(sentence, mentions[h], mentions[t]) for h, t in self.pairs]
+        mentions = self.sentence.entities
+        return [PairCandidate(self.sentence, mentions[h], mentions[t]) for h, t in self.pairs]
 
     def split(self, size: int) -> list[SentencePairs]:
         """Parts of at most `size` pairs (an even number where `size` > 1, so a pair stays beside its mirror)."""
         size = size - size % 2 if size > 1 else 1
-        return [SentencePairs(self.annotated, self.pairs[i:i + size]) for i in range(0, len(self.pairs), size)]
+        return [SentencePairs(self.sentence, self.pairs[i:i + size]) for i in range(0, len(self.pairs), size)]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import bisect
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,6 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from polyrel import progress
 from polyrel.schemas.records import (
     AnnotatedDocument,
-    AnnotatedSentence,
     DeadLetter,
     Document,
     Entity,
@@ -215,7 +214,7 @@ def _mention(text: str, sentence: Sentence, start: int, end: int, etype: str, so
 
 def align(
     segmented: SegmentedDocument, spans: Sequence[Entity], source: str
-) -> Iterator[AnnotatedSentence | DeadLetter]:
+) -> Iterator[Sentence | DeadLetter]:
     """Place spans in their sentences; a span that does not fit is a dead letter, the rest go on.
     A span given again (with another type) is counted and dropped: one entity per span, so one
     triple per (head span, tail span, label). Nested and overlapping spans stay, each an entity."""
@@ -257,7 +256,7 @@ def align(
         found[index][(mention.start, mention.end)] = mention
     for sentence, mentions in zip(sentences, found):
         count("entities", len(mentions))
-        yield AnnotatedSentence(sentence, tuple(sorted(mentions.values(), key=lambda m: (m.start, m.end, m.type))))
+        yield replace(sentence, entities=tuple(sorted(mentions.values(), key=lambda m: (m.start, m.end, m.type))))
 
 
 class AnnotateEntities(beam.DoFn):

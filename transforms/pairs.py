@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
-from polyrel.schemas.records import AnnotatedDocument, AnnotatedSentence, DeadLetter, Entity, SentencePairs
+from polyrel.schemas.records import AnnotatedDocument, DeadLetter, Entity, Sentence, SentencePairs
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 
 STAGE = "pairs"
@@ -55,9 +55,9 @@ def token_gap(a: Entity, b: Entity) -> int:
     return max(a.token_start, b.token_start) - min(a.token_end, b.token_end)
 
 
-def sentence_pairs(annotated: AnnotatedSentence, rules: PairFilter) -> tuple[tuple[tuple[int, int], ...], int]:
+def sentence_pairs(sentence: Sentence, rules: PairFilter) -> tuple[tuple[tuple[int, int], ...], int]:
     """(candidate pairs as entity positions, each pair beside its mirror; pairs dropped as too far apart)."""
-    mentions = annotated.entities
+    mentions = sentence.entities
     count("entities_unseen_type", sum(m.type not in rules.entity_types for m in mentions))
     pairs: list[tuple[int, int]] = []
     too_far = 0
@@ -82,16 +82,15 @@ def document_pairs(document: AnnotatedDocument, rules: PairFilter) -> Iterator[S
     """The candidates of every sentence of a document within the caps; a dead letter for each overflow."""
     budget = rules.max_pairs_per_document
     used = 0
-    for position, annotated in enumerate(document.sentences):
-        sentence = annotated.sentence
+    for position, sentence in enumerate(document.sentences):
         where = f"sentence {sentence.index}"
-        n = len(annotated.entities)
+        n = len(sentence.entities)
         if rules.max_entities is not None and n > rules.max_entities:
             yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"{where} has {n} entities, over the cap of"
                                          f" {rules.max_entities} per sentence (--max-entities): its {n * (n - 1)}"
                                          " pairs were not scored", sentence.text[:200]))
             continue
-        pairs, too_far = sentence_pairs(annotated, rules)
+        pairs, too_far = sentence_pairs(sentence, rules)
         if too_far:
             yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"{where}: {too_far} pairs more than"
                                          f" {rules.max_distance} tokens apart (--max-pair-distance) were not scored"))
@@ -99,12 +98,12 @@ def document_pairs(document: AnnotatedDocument, rules: PairFilter) -> Iterator[S
             rest = document.sentences[position:]
             yield dead_letter(DeadLetter(sentence.doc_id, STAGE, f"the document's pairs reach the cap of {budget}"
                                          f" per document (--max-pairs-per-doc) at {where}: sentences"
-                                         f" {sentence.index}–{rest[-1].sentence.index} were not paired"))
+                                         f" {sentence.index}–{rest[-1].index} were not paired"))
             return
         used += len(pairs)
         count("pairs", len(pairs))
         if pairs:
-            yield SentencePairs(annotated, pairs)
+            yield SentencePairs(sentence, pairs)
 
 
 class EnumeratePairs(beam.PTransform):

@@ -86,7 +86,7 @@ class RelationModelHandler(ModelHandler[SentencePairs, PredictionResult, Relatio
         return [PredictionResult(item, tuple(next(predictions) for _ in item.pairs), model.config.model_id) for item in batch]
 
     def get_num_bytes(self, batch: Sequence[SentencePairs]) -> int:
-        return sum(len(item.annotated.sentence.text.encode()) for item in batch)
+        return sum(len(item.sentence.text.encode()) for item in batch)
 
     def get_metrics_namespace(self) -> str:
         return "polyrel.RunInference"
@@ -104,7 +104,7 @@ def shards_for(input_bytes: int) -> int:
 
 def batch_key(item: SentencePairs, shards: int) -> tuple[int, int]:
     """(length bucket: tokens rounded up to a power of two as a bit length, shard by sentence)."""
-    sentence = item.annotated.sentence
+    sentence = item.sentence
     return item.token_count.bit_length(), zlib.crc32(f"{sentence.doc_id}\x1f{sentence.index}".encode()) % shards
 
 

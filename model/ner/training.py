@@ -1,8 +1,7 @@
 """NER training and evaluation on annotated sentences (CrossRE's `ner` spans).
 
-Sentences become text plus character-span entities: the detokenized text and its token
-offsets when the source has them (Multi-CrossRE translations), else the tokens joined by
-spaces. Scores are entity-level and exact (span and type), micro over all entities and per
+A sentence's text and its entities' character spans train and score the model (English
+CrossRE, which has no text, is read detokenized: `model.training.data`). Scores are entity-level and exact (span and type), micro over all entities and per
 type, computed by the same `metrics.score` the relation model uses: each distinct span is
 one decision whose label set is its type (or empty).
 """
@@ -26,25 +25,10 @@ from polyrel.model.ner.modeling import (
     encode_text,
     tag_subtokens,
 )
-from polyrel.model.training.data import LabelledSentence
 from polyrel.model.training.layer_cache import LowerLayerCache
 from polyrel.model.training.metrics import Report, score
 from polyrel.model.training.trainer import TrainingConfig, seed_everything
-from polyrel.schemas.records import Entity
-
-
-def text_and_entities(sentence: LabelledSentence) -> tuple[str, list[Entity]]:
-    if sentence.text is not None and all(e.start is not None for e in sentence.entities):
-        return sentence.text, [Entity(e.start, e.end, e.type) for e in sentence.entities]
-    starts, position = [], 0
-    for token in sentence.tokens:
-        starts.append(position)
-        position += len(token) + 1
-    text = " ".join(sentence.tokens)
-    return text, [
-        Entity(starts[e.token_start], starts[e.token_end - 1] + len(sentence.tokens[e.token_end - 1]), e.type)  # type: ignore[index,operator]
-        for e in sentence.entities
-    ]
+from polyrel.schemas.records import Sentence
 
 
 def initialise_ner(
@@ -64,8 +48,8 @@ def initialise_ner(
     return model, tokenizer
 
 
-def evaluate_ner(recognizer: EntityRecognizer, sentences: Sequence[LabelledSentence], batch_size: int = 32) -> Report:
-    texts, gold_entities = zip(*(text_and_entities(s) for s in sentences)) if sentences else ((), ())
+def evaluate_ner(recognizer: EntityRecognizer, sentences: Sequence[Sentence], batch_size: int = 32) -> Report:
+    texts, gold_entities = zip(*((s.text, s.entities) for s in sentences)) if sentences else ((), ())
     predicted = recognizer(list(texts), batch_size)
     gold_sets, pred_sets = [], []
     for index, (gold, pred) in enumerate(zip(gold_entities, predicted)):
@@ -89,8 +73,8 @@ class NerTask:
     selection_floor = 0.0  # tagging every token O finds no entity
 
     def __init__(
-        self, model: NerModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[LabelledSentence],
-        dev: Sequence[LabelledSentence] | None, training: TrainingConfig | None = None,
+        self, model: NerModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[Sentence],
+        dev: Sequence[Sentence] | None, training: TrainingConfig | None = None,
     ) -> None:
         self.config = model.config
         self.tokenizer = tokenizer
@@ -99,9 +83,8 @@ class NerTask:
         self.items: list[tuple[TextEncoding, list[int]]] = []
         self.sampled: list[bool] = []  # per item: its sentence's language is sampled per epoch (`language_fraction`)
         for sentence in train:
-            text, entities = text_and_entities(sentence)
-            for window in encode_text(tokenizer, text, self.config.max_length):
-                tags = tag_subtokens(window.offsets, entities, text)
+            for window in encode_text(tokenizer, sentence.text, self.config.max_length):
+                tags = tag_subtokens(window.offsets, sentence.entities, sentence.text)
                 self.items.append((window, [-100 if t is None else self.index.get(t, 0) for t in tags]))
                 self.sampled.append(sentence.lang not in training.full_languages)
         self.language_fraction = training.language_fraction

@@ -150,7 +150,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from itertools import islice
 
     from polyrel.model.relation.predictor import PairQuery, RelationPredictor
-    from polyrel.model.training.data import iter_records
+    from polyrel.model.training.data import iter_records, sentence_record
     from polyrel.progress import track
 
     predictor = RelationPredictor.load(args.model, precision=args.precision)
@@ -165,10 +165,10 @@ def run_predict(args: argparse.Namespace) -> int:
                 pairs = ([(r.head, r.tail) for r in sentence.relations] if classify and sentence.relations
                          else [(h, t) for h in range(n) for t in range(n) if h != t])
                 jobs.append((sentence, pairs))
-            queries = [PairQuery(tuple(s.tokens), s.entities[h], s.entities[t]) for s, pairs in jobs for h, t in pairs]
+            queries = [PairQuery(s.words, s.entities[h], s.entities[t]) for s, pairs in jobs for h, t in pairs]
             predictions = iter(predictor.predict(queries, args.batch_size, args.threshold))
             for sentence, pairs in jobs:
-                record = sentence.to_json()
+                record = sentence_record(sentence)
                 scored = [(h, t, next(predictions)) for h, t in pairs]
                 record["relations"] = [
                     {"head": h, "tail": t, "label": label, "score": round(score, 6)}

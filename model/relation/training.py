@@ -26,10 +26,10 @@ from polyrel.model.precision import autocast, resolve
 from polyrel.model.relation.encoding import EncodedPair, PairEncoder, Unfit, collate
 from polyrel.model.relation.modeling import RelationModel, RelationModelConfig, add_markers
 from polyrel.model.relation.predictor import RelationPredictor, decide
-from polyrel.model.training.data import LabelledSentence
 from polyrel.model.training.layer_cache import LowerLayerCache
 from polyrel.model.training.metrics import Report, score
 from polyrel.model.training.trainer import TrainingConfig, seed_everything
+from polyrel.schemas.records import Sentence
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class PairInstance:
     unfit: str | None = None
 
 
-def collect_inventory(sentences: Sequence[LabelledSentence]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+def collect_inventory(sentences: Sequence[Sentence]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """Labels, entity types and related (head type, tail type) pairs seen in training data."""
     labels = sorted({l for s in sentences for r in s.relations for l in r.labels})
     types = sorted({e.type for s in sentences for e in s.entities})
@@ -80,7 +80,7 @@ def initialise_model(
 
 
 def build_instances(
-    sentences: Sequence[LabelledSentence], encoder: PairEncoder, task: str
+    sentences: Sequence[Sentence], encoder: PairEncoder, task: str
 ) -> list[PairInstance]:
     """Candidate pairs: every ordered pair (extract) or the gold-related pairs (classify)."""
     instances = []
@@ -91,7 +91,7 @@ def build_instances(
             candidates = [(h, t) for h in range(n) for t in range(n) if h != t]
         else:
             candidates = list(gold)
-        words = tuple(sentence.tokens)
+        words = sentence.words
         for h, t in candidates:
             encoded = encoder.encode(words, sentence.entities[h], sentence.entities[t])
             unfit = encoded.reason if isinstance(encoded, Unfit) else None
@@ -170,8 +170,8 @@ class RelationTask:
     """
 
     def __init__(
-        self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[LabelledSentence],
-        dev: Sequence[LabelledSentence] | None, training: TrainingConfig | None = None,
+        self, model: RelationModel, tokenizer: PreTrainedTokenizerBase, train: Sequence[Sentence],
+        dev: Sequence[Sentence] | None, training: TrainingConfig | None = None,
     ) -> None:
         training = training or TrainingConfig()
         self.model = model

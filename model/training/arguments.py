@@ -47,10 +47,10 @@ def training_data(args: argparse.Namespace) -> tuple[list, list | None]:
     if args.dev_keys is None:
         return train.sentences, sample(dev.sentences, args.dev_sample)
     keys = heldout_keys(dev.sentences, args.dev_keys)
-    kept = [s for s in train.sentences if s.id not in keys]
+    kept = [s for s in train.sentences if s.doc_id not in keys]
     print(f"dev: {args.dev_keys} held-out ids; {len(train.sentences) - len(kept)} training sentences with those ids left out",
           file=sys.stderr)
-    return kept, [s for s in dev.sentences if s.id in keys]
+    return kept, [s for s in dev.sentences if s.doc_id in keys]
 
 
 def adapter_config(args: argparse.Namespace) -> AdapterConfig | None:

@@ -1,8 +1,10 @@
-"""The one in-memory form of an annotated sentence, and readers for the formats that carry it.
+"""Readers for the annotated sentences that train and score the models.
 
 Two on-disk formats are read: CrossRE / Multi-CrossRE (token spans with inclusive ends,
 relations keyed by spans) and polyrel's own JSONL (token spans with exclusive ends,
-relations keyed by entity index). Both become `LabelledSentence`. A malformed record is
+relations keyed by entity index). Both become the pipeline's own `schemas.records.Sentence`,
+with text and character offsets for every token and entity: where a record has no text
+(CrossRE English), its tokens are joined back into text (`detokenize`). A malformed record is
 an `InvalidRecordError` naming file, line and reason, or, with `skip_invalid`, a counted
 `SkippedRecord`: nothing is dropped silently.
 """
@@ -13,47 +15,56 @@ import gzip
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import fsspec
 
-from polyrel.schemas.records import Entity
+from polyrel.schemas.records import Entity, Relation, Sentence, Token
+
+NO_SPACE_BEFORE = frozenset(",.;:!?)]}%") | {"'s", "n't", "'re", "'ve", "'ll", "'d", "'m", "'", "..."}
+NO_SPACE_AFTER = frozenset("([{$")
 
 
-@dataclass(frozen=True)
-class Relation:
-    """A directed relation head→tail between two entities (indices into the sentence's entities)."""
+def detokenize(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Tokens joined as running text (no space before closing punctuation or after opening;
+    double quotes alternate between opening and closing), with each token's character span."""
+    text = ""
+    spans: list[tuple[int, int]] = []
+    quote_open = glue_next = False
+    for i, token in enumerate(tokens):
+        closing_quote = token == '"' and quote_open
+        if i and not glue_next and token not in NO_SPACE_BEFORE and not closing_quote:
+            text += " "
+        spans.append((len(text), len(text) + len(token)))
+        text += token
+        glue_next = token in NO_SPACE_AFTER or (token == '"' and not quote_open)
+        if token == '"':
+            quote_open = not quote_open
+    return text, spans
 
-    head: int
-    tail: int
-    labels: tuple[str, ...]
+
+def find_tokens(tokens: Sequence[str], text: str) -> list[tuple[int, int]]:
+    """Each token's character span, found in order in `text`."""
+    spans, cursor = [], 0
+    for token in tokens:
+        start = text.find(token, cursor)
+        if start < 0:
+            raise ValueError(f"token {token!r} does not occur in the text after character {cursor}")
+        cursor = start + len(token)
+        spans.append((start, cursor))
+    return spans
 
 
-@dataclass
-class LabelledSentence:
-    id: str
-    tokens: list[str]
-    entities: list[Entity]
-    relations: list[Relation] = field(default_factory=list)
-    lang: str | None = None
-    text: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """polyrel's JSONL record (the documented training/predict format)."""
-        record: dict[str, Any] = {"id": self.id, "lang": self.lang, "tokens": self.tokens}
-        if self.text is not None:
-            record["text"] = self.text
-        record["entities"] = [
-            {"start": e.token_start, "end": e.token_end, "type": e.type}
-            | ({"char_start": e.start, "char_end": e.end} if e.start is not None else {})
-            for e in self.entities
-        ]
-        record["relations"] = [
-            {"head": r.head, "tail": r.tail, "labels": list(r.labels)} for r in self.relations
-        ]
-        return record
+def sentence_record(sentence: Sentence) -> dict[str, Any]:
+    """polyrel's JSONL record of an annotated sentence (the documented training/predict format)."""
+    return {
+        "id": sentence.doc_id, "lang": sentence.lang, "tokens": list(sentence.words), "text": sentence.text,
+        "token_spans": [[t.start, t.end] for t in sentence.tokens],
+        "entities": [{"start": e.token_start, "end": e.token_end, "type": e.type} for e in sentence.entities],
+        "relations": [{"head": r.head, "tail": r.tail, "labels": list(r.labels)} for r in sentence.relations],
+    }
 
 
 class InvalidRecordError(ValueError):
@@ -75,7 +86,7 @@ class Corpus:
     relations dropped from kept records (a relation from an entity to itself, which CrossRE
     contains a few of, is no candidate pair in any task mode)."""
 
-    sentences: list[LabelledSentence]
+    sentences: list[Sentence]
     skipped: list[SkippedRecord] = field(default_factory=list)
     dropped: list[SkippedRecord] = field(default_factory=list)
 
@@ -105,18 +116,36 @@ def _check_tokens(tokens: Any) -> list[str]:
     return tokens
 
 
-def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> LabelledSentence:
+def _sentence(
+    doc_id: str, lang: str | None, tokens: list[str], text: str | None, spans: Sequence[Sequence[int]] | None,
+    entities: Sequence[tuple[int, int, str]], relations: Sequence[Relation],
+) -> Sentence:
+    """The sentence with character offsets for its tokens and entities: the record's own token
+    spans, else its tokens found in its text, else its tokens detokenized."""
+    if text is None:
+        text, spans = detokenize(tokens)
+    elif spans is None:
+        spans = find_tokens(tokens, text)
+    elif len(spans) != len(tokens) or not all(0 <= s <= e <= len(text) for s, e in spans):
+        raise ValueError(f"token spans do not match the {len(tokens)} tokens of a text of {len(text)} characters")
+    token_records = tuple(Token(t, s, e) for t, (s, e) in zip(tokens, spans))
+    return Sentence(
+        doc_id=doc_id, index=0, start=0, end=len(text), text=text, lang=lang or "und", tokens=token_records,
+        entities=tuple(Entity.over_tokens(s, e, etype, spans[s][0], spans[e - 1][1]) for s, e, etype in entities),
+        relations=tuple(relations),
+    )
+
+
+def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> Sentence:
     """A CrossRE line: `ner` ends and relation spans are inclusive token indices."""
     dropped = [] if dropped is None else dropped
     tokens = _check_tokens(record.get("sentence"))
-    charspans = record.get("token2charspan")
-    entities: list[Entity] = []
+    entities: list[tuple[int, int, str]] = []
     index: dict[tuple[int, int], int] = {}
     for start, end_incl, etype in record.get("ner", []):
         _check_span(start, end_incl + 1, len(tokens), f"entity {etype!r}")
-        chars = (charspans[start][0], charspans[end_incl][1]) if charspans else (None, None)
         index.setdefault((start, end_incl), len(entities))
-        entities.append(Entity.over_tokens(start, end_incl + 1, etype, *chars))
+        entities.append((start, end_incl + 1, etype))
     labels_by_pair: dict[tuple[int, int], list[str]] = {}
     for rel in record.get("relations", []):
         hs, he, ts, te, label = rel[:5]
@@ -131,18 +160,13 @@ def parse_crossre(record: dict[str, Any], lang: str | None = None, dropped: list
         if label not in labels:
             labels.append(label)
     relations = [Relation(h, t, tuple(ls)) for (h, t), ls in labels_by_pair.items()]
-    return LabelledSentence(
-        id=str(record.get("doc_key", "")),
-        tokens=tokens,
-        entities=entities,
-        relations=relations,
-        lang=lang,
-        text=record.get("sentence-detokenized"),
-    )
+    return _sentence(str(record.get("doc_key", "")), lang, tokens, record.get("sentence-detokenized"),
+                     record.get("token2charspan"), entities, relations)
 
 
-def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> LabelledSentence:
-    """polyrel's JSONL line: `end` is exclusive; relations index into `entities`."""
+def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list[str] | None = None) -> Sentence:
+    """polyrel's JSONL line: `end` is exclusive; relations index into `entities`; `text` and
+    `token_spans` (the tokens' character spans in it) optional."""
     dropped = [] if dropped is None else dropped
     tokens = _check_tokens(record.get("tokens"))
     entities = []
@@ -150,9 +174,7 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list
         if "type" not in e:
             raise ValueError(f"entity {e!r} has no type")
         _check_span(e.get("start"), e.get("end"), len(tokens), f"entity {e['type']!r}")
-        entities.append(
-            Entity.over_tokens(e["start"], e["end"], e["type"], e.get("char_start"), e.get("char_end"))
-        )
+        entities.append((e["start"], e["end"], e["type"]))
     relations = []
     for r in record.get("relations", []):
         head, tail = r.get("head"), r.get("tail")
@@ -166,20 +188,14 @@ def parse_polyrel(record: dict[str, Any], lang: str | None = None, dropped: list
         if not labels:
             raise ValueError(f"relation {r!r} has no label")
         relations.append(Relation(head, tail, tuple(labels)))
-    return LabelledSentence(
-        id=str(record.get("id", "")),
-        tokens=tokens,
-        entities=entities,
-        relations=relations,
-        lang=record.get("lang", lang),
-        text=record.get("text"),
-    )
+    return _sentence(str(record.get("id", "")), record.get("lang", lang), tokens, record.get("text"),
+                     record.get("token_spans"), entities, relations)
 
 
 def iter_records(
     path: str, lang: str | None = None, skip_invalid: bool = False,
     skipped: list[SkippedRecord] | None = None, dropped: list[SkippedRecord] | None = None,
-) -> Iterator[LabelledSentence]:
+) -> Iterator[Sentence]:
     """Sentences of one JSONL file in either format, told apart per line by their keys."""
     with _open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
@@ -194,8 +210,8 @@ def iter_records(
                 sentence = parse(record, lang, notes)
                 if dropped is not None:
                     dropped.extend(SkippedRecord(str(path), line_no, note) for note in notes)
-                if not sentence.id:
-                    sentence.id = f"{Path(str(path)).name}:{line_no}"
+                if not sentence.doc_id:
+                    sentence = replace(sentence, doc_id=f"{Path(str(path)).name}:{line_no}")
                 yield sentence
             except (ValueError, TypeError, KeyError, IndexError) as exc:
                 reason = f"invalid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
@@ -228,7 +244,7 @@ def read_corpus(paths: Sequence[str] | str, skip_invalid: bool = False) -> Corpu
     return corpus
 
 
-def sample(sentences: Sequence[LabelledSentence], n: int | None, seed: int = 0) -> list[LabelledSentence]:
+def sample(sentences: Sequence[Sentence], n: int | None, seed: int = 0) -> list[Sentence]:
     """A fixed random subset (in corpus order): early stopping on a large dev set need not score it all."""
     if n is None or n >= len(sentences):
         return list(sentences)
@@ -238,17 +254,17 @@ def sample(sentences: Sequence[LabelledSentence], n: int | None, seed: int = 0) 
     return [s for i, s in enumerate(sentences) if i in keep]
 
 
-def heldout_keys(sentences: Sequence[LabelledSentence], n: int, seed: int = 0) -> frozenset[str]:
+def heldout_keys(sentences: Sequence[Sentence], n: int, seed: int = 0) -> frozenset[str]:
     """A fixed random set of `n` sentence ids. Multi-CrossRE's translations keep the English ids,
     so holding out by id holds a sentence out in every language: no translation of a held-out
     sentence trains."""
     import random
 
-    ids = sorted({s.id for s in sentences})
+    ids = sorted({s.doc_id for s in sentences})
     return frozenset(random.Random(seed).sample(ids, min(n, len(ids))))
 
 
-def write_jsonl(sentences: Iterable[LabelledSentence], path: str) -> None:
+def write_jsonl(sentences: Iterable[Sentence], path: str) -> None:
     with fsspec.open(path, "wt", encoding="utf-8", compression="infer") as handle:
         for sentence in sentences:
-            handle.write(json.dumps(sentence.to_json(), ensure_ascii=False) + "\n")
+            handle.write(json.dumps(sentence_record(sentence), ensure_ascii=False) + "\n")

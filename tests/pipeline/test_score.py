@@ -5,17 +5,15 @@ import json
 import pytest
 
 from polyrel.cli import main
-from polyrel.model.training.data import LabelledSentence, Relation
+from polyrel.model.training.data import detokenize, parse_crossre
 from polyrel.pipeline.score import (
     GoldDocument,
     Output,
-    detokenize,
     gold_documents,
     relaxed_matches,
     score_output,
     sweep,
 )
-from polyrel.schemas.records import Entity
 
 
 def test_detokenized_text_keeps_every_token_at_its_offsets():
@@ -26,10 +24,12 @@ def test_detokenized_text_keeps_every_token_at_its_offsets():
 
 
 def test_gold_documents_use_character_spans_of_either_source():
-    english = LabelledSentence("d1", ["Anna", "lives", "in", "Paris", "."], [Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "location")],
-                                [Relation(0, 1, ("physical", "role"))], "en")
-    german = LabelledSentence("d1", ["Anna", "wohnt", "in", "Paris"], [Entity.over_tokens(0, 1, "person", 0, 4), Entity.over_tokens(3, 4, "location", 14, 19)],
-                               [Relation(0, 1, ("physical",))], "de", "Anna wohnt in Paris.")
+    english = parse_crossre({"doc_key": "d1", "sentence": ["Anna", "lives", "in", "Paris", "."],
+                             "ner": [[0, 0, "person"], [3, 3, "location"]],
+                             "relations": [[0, 0, 3, 3, "physical"], [0, 0, 3, 3, "role"]]}, "en")
+    german = parse_crossre({"doc_key": "d1", "sentence": ["Anna", "wohnt", "in", "Paris"], "sentence-detokenized": "Anna wohnt in Paris.",
+                            "token2charspan": [[0, 4], [5, 10], [11, 13], [14, 19]],
+                            "ner": [[0, 0, "person"], [3, 3, "location"]], "relations": [[0, 0, 3, 3, "physical"]]}, "de")
     en, de = gold_documents([english, german])
     assert (en.id, en.text, de.id, de.text) == ("en/d1", "Anna lives in Paris.", "de/d1", "Anna wohnt in Paris.")
     assert en.triples == {((0, 4), (14, 19), "physical"), ((0, 4), (14, 19), "role")}

@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from polyrel.schemas.records import AnnotatedSentence, DeadLetter, Document, Entity, SegmentedDocument
+from polyrel.schemas.records import DeadLetter, Document, Entity, SegmentedDocument, Sentence
 from polyrel.transforms import stanza_models
 from polyrel.transforms.entities import (
     AnnotateEntities,
@@ -28,11 +28,11 @@ def test_align_places_spans_in_sentences_and_tokens():
              Entity(18, 28, "ORG")]  # leading space is trimmed → duplicate of the ORG span
     out = list(align(segmented(entities=tuple(spans)), spans, "given"))
     first, second = out
-    assert isinstance(first, AnnotatedSentence) and isinstance(second, AnnotatedSentence)
+    assert isinstance(first, Sentence) and isinstance(second, Sentence)
     assert [(m.text, m.type, m.token_start, m.token_end) for m in first.entities] == [
         ("Anna Berg", "person", 0, 2), ("Acme Corp", "organisation", 4, 6), ("Oslo", "location", 7, 8)]
     assert [(m.text, m.start, m.end, m.type) for m in second.entities] == [("Japan", 50, 55, "country")]
-    assert second.sentence.index == 1 and second.sentence.tokens[second.entities[0].token_start].start == 50
+    assert second.index == 1 and second.tokens[second.entities[0].token_start].start == 50
 
 
 def test_a_span_given_twice_is_one_entity_of_the_first_type():
@@ -52,7 +52,7 @@ def test_bad_spans_are_dead_letters_and_the_rest_goes_on():
         "entity span [5, 5) is empty (start equals end)",
     ]
     assert dead[0].raw == '{"start": 50, "end": 99, "type": "PER"}' and dead[0].stage == "entities"
-    sentences = [o for o in out if isinstance(o, AnnotatedSentence)]
+    sentences = [o for o in out if isinstance(o, Sentence)]
     assert [m.text for s in sentences for m in s.entities] == ["Anna Berg"]  # DATE is no CrossRE type: dropped
 
 

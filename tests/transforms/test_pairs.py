@@ -4,7 +4,6 @@ import pytest
 
 from polyrel.schemas.records import (
     AnnotatedDocument,
-    AnnotatedSentence,
     DeadLetter,
     Document,
     Entity,
@@ -29,7 +28,7 @@ TYPES = frozenset({"person", "organisation", "location", "country"})
 
 
 def pairs(entities, sentences=1, **rules):
-    annotated = tuple(AnnotatedSentence(replace(SENTENCE, index=i), tuple(entities)) for i in range(sentences))
+    annotated = tuple(replace(SENTENCE, index=i, entities=tuple(entities)) for i in range(sentences))
     return list(document_pairs(AnnotatedDocument("d", annotated), PairFilter(TYPES, **rules)))
 
 
@@ -81,7 +80,7 @@ def test_a_sentence_over_the_entity_cap_is_not_paired():
 
 def test_the_document_budget_stops_pairing_at_the_sentence_that_reaches_it():
     out = pairs([ANNA, BO, ACME], sentences=4, max_pairs_per_document=13)  # 6 pairs per sentence
-    assert [item.annotated.sentence.index for item in out if isinstance(item, SentencePairs)] == [0, 1]
+    assert [item.sentence.index for item in out if isinstance(item, SentencePairs)] == [0, 1]
     [reason] = dead(out)
     assert "cap of 13 per document (--max-pairs-per-doc) at sentence 2: sentences 2–3 were not paired" in reason
 

@@ -1,9 +1,9 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from polyrel.schemas.records import (
-    AnnotatedSentence,
     DeadLetter,
     Document,
     Entity,
@@ -34,7 +34,7 @@ def sentence_pairs(text, *entities, doc_id="d"):
 
     mentions = tuple(mention(w, t) for w, t in entities)
     pairs = tuple(p for a in range(len(mentions)) for b in range(a + 1, len(mentions)) for p in ((a, b), (b, a)))
-    return SentencePairs(AnnotatedSentence(sentence, mentions), pairs)
+    return SentencePairs(replace(sentence, entities=mentions), pairs)
 
 
 ITEMS = [

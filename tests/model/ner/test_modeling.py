@@ -9,8 +9,8 @@ from polyrel.cli import main
 from polyrel.model.encoders.backbone import AdapterConfig, ModelDirectoryError
 from polyrel.model.encoders.install import resolve_encoder
 from polyrel.model.ner.modeling import EntityRecognizer, NerModel, decode_tags, encode_text, tag_subtokens
-from polyrel.model.ner.training import NerTask, evaluate_ner, initialise_ner, text_and_entities
-from polyrel.model.training.data import LabelledSentence, write_jsonl
+from polyrel.model.ner.training import NerTask, evaluate_ner, initialise_ner
+from polyrel.model.training.data import write_jsonl
 from polyrel.model.training.trainer import Trainer, TrainingConfig
 from polyrel.schemas.records import Entity
 from tests.model.relation.test_training import toy_sentences
@@ -51,13 +51,6 @@ def test_long_text_is_windowed_not_cut(e5_tokenizer):
     content = [o for w in windows for o in w.offsets if o != (0, 0)]
     assert len(windows) > 1 and all(len(w.input_ids) <= 64 for w in windows)
     assert content[-1][1] == len(text)
-
-
-def test_text_from_tokens_or_detokenized_source():
-    joined = LabelledSentence("a", ["Anna", "lives", "in", "New", "York"], [Entity.over_tokens(3, 5, "location")])
-    assert text_and_entities(joined) == ("Anna lives in New York", [Entity(14, 22, "location")])
-    detok = LabelledSentence("b", ["東京", "です"], [Entity.over_tokens(0, 1, "location", 0, 2)], text="東京です")
-    assert text_and_entities(detok) == ("東京です", [Entity(0, 2, "location")])
 
 
 @pytest.mark.parametrize("family", ["tiny_bert_dir", "tiny_xlmr_dir"])

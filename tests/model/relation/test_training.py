@@ -14,9 +14,8 @@ from polyrel.model.relation.training import (
     evaluate_instances,
     initialise_model,
 )
-from polyrel.model.training.data import LabelledSentence, Relation, write_jsonl
+from polyrel.model.training.data import parse_polyrel, write_jsonl
 from polyrel.model.training.trainer import Trainer, TrainingConfig
-from polyrel.schemas.records import Entity
 
 PEOPLE = ["anna", "maria", "john", "peter"]
 COMPANIES = ["siemens", "sony", "acme"]
@@ -31,14 +30,15 @@ def toy_sentences(n=20, seed=0):
         p, c, l = rng.choice(PEOPLE), rng.choice(COMPANIES), rng.choice(CITIES)
         if i % 2:
             tokens = [p, "works", "at", c, "in", l]
-            ents = [Entity.over_tokens(0, 1, "person"), Entity.over_tokens(3, 4, "organisation"), Entity.over_tokens(5, 6, "location")]
+            ents = [(0, 1, "person"), (3, 4, "organisation"), (5, 6, "location")]
         else:
             tokens = [c, "said", "the", "president", p, "visited", l]
-            ents = [Entity.over_tokens(0, 1, "organisation"), Entity.over_tokens(4, 5, "person"), Entity.over_tokens(6, 7, "location")]
-        idx = {e.type: k for k, e in enumerate(ents)}
-        rels = [Relation(idx["person"], idx["organisation"], ("role",)),
-                Relation(idx["organisation"], idx["location"], ("physical",))]
-        out.append(LabelledSentence(f"s{i}", tokens, ents, rels, "en"))
+            ents = [(0, 1, "organisation"), (4, 5, "person"), (6, 7, "location")]
+        idx = {etype: k for k, (_, _, etype) in enumerate(ents)}
+        rels = [{"head": idx["person"], "tail": idx["organisation"], "labels": ["role"]},
+                {"head": idx["organisation"], "tail": idx["location"], "labels": ["physical"]}]
+        out.append(parse_polyrel({"id": f"s{i}", "lang": "en", "tokens": tokens, "relations": rels,
+                                  "entities": [{"start": s, "end": e, "type": t} for s, e, t in ents]}))
     return out
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from polyrel.model.training.data import InvalidRecordError, heldout_keys, read_corpus, write_jsonl
+from polyrel.model.training.data import InvalidRecordError, heldout_keys, parse_polyrel, read_corpus, write_jsonl
 from tests.conftest import CROSSRE
 
 GOOD_CROSSRE = {"doc_key": "d1", "sentence": ["Anna", "lives", "in", "Paris"], "ner": [[0, 0, "person"], [3, 3, "location"]],
@@ -28,6 +28,17 @@ def test_crossre_inclusive_spans_and_multilabel_merge(tmp_path):
     (s,) = corpus.sentences
     assert [e.token_span for e in s.entities] == [(0, 1), (3, 4)]
     assert len(s.relations) == 1 and s.relations[0].labels == ("physical", "role")
+    assert s.text == "Anna lives in Paris" and [(e.start, e.end) for e in s.entities] == [(0, 4), (14, 19)]  # detokenized
+
+
+def test_polyrel_text_places_tokens_and_entities_in_it():
+    s = parse_polyrel({**GOOD_POLYREL, "text": "Anna  wohnt in Paris!"})
+    assert [(t.start, t.end) for t in s.tokens] == [(0, 4), (6, 11), (12, 14), (15, 20)]
+    assert [s.text[e.start:e.end] for e in s.entities] == ["Anna", "Paris"]
+    with pytest.raises(ValueError, match="does not occur in the text"):
+        parse_polyrel({**GOOD_POLYREL, "text": "Anna lebt in Paris"})
+    with pytest.raises(ValueError, match="token spans do not match"):
+        parse_polyrel({**GOOD_POLYREL, "text": "Anna", "token_spans": [[0, 9]] * 4})
 
 
 def test_polyrel_roundtrip(tmp_path):
@@ -44,7 +55,7 @@ def test_real_multicrossre_has_char_offsets_and_language():
     (first, *_) = read_corpus(str(CROSSRE / "german" / "news-test.json.gz")).sentences
     assert first.lang == "de"
     for e in first.entities:
-        assert first.text[e.start:e.end].replace(" ", "") == "".join(first.tokens[e.token_start:e.token_end])
+        assert first.text[e.start:e.end].replace(" ", "") == "".join(first.words[e.token_start:e.token_end])
 
 
 BAD = [
@@ -100,7 +111,7 @@ def test_held_out_ids_hold_a_sentence_out_in_every_language(tmp_path):
     args = parser.parse_args(["--train", str(en / "news-dev.json"), str(de / "news-dev.json"),
                               "--dev", str(en / "news-dev.json"), str(de / "news-dev.json"), "--dev-keys", "3"])
     train, dev = training_data(args)
-    held = {s.id for s in dev}
+    held = {s.doc_id for s in dev}
     assert len(held) == 3 and len(dev) == 6 and {s.lang for s in dev} == {"en", "de"}
-    assert len(train) == 14 and not held & {s.id for s in train}
+    assert len(train) == 14 and not held & {s.doc_id for s in train}
     assert held == heldout_keys(dev, 3)

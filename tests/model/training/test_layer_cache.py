@@ -60,10 +60,10 @@ def test_training_on_cached_lower_states_learns_and_reloads(tiny_bert_dir, tmp_p
 
 def test_language_fraction_samples_other_languages_each_epoch(tiny_bert_dir):
     import random
+    from dataclasses import replace
 
     sentences, model, tokenizer = top_layer_model(tiny_bert_dir)
-    for s in sentences[10:]:
-        s.lang = "de"
+    sentences[10:] = [replace(s, lang="de") for s in sentences[10:]]
     config = TrainingConfig(language_fraction=0.2, progress=False)
     task = RelationTask(model, tokenizer, sentences, None, config)
     items = task.epoch_items(random.Random(0))

@@ -52,7 +52,8 @@ class RunOptions:
     min_entity_score: float | None = None  # the polyrel NER's confidence floor; None: the NER model's own
     cjk_words: str = "segmenter"  # how the relation model reads Chinese/Japanese: transforms/words.py
     max_doc_chars: int = 100_000
-    batch_size: int = 32
+    batch_size: int = 256  # pairs per relation inference call: the most a worker holds at a time
+    encoder_batch: int = 32  # distinct encoder inputs per forward pass (a pair and its mirror share one)
     num_shards: int = 1
     inference_shards: int | None = None  # shards per length bucket of the inference stage; None: from the input size
     device: str | None = None  # None: cuda if available, else cpu
@@ -65,7 +66,7 @@ class RunOptions:
         object.__setattr__(self, "model", self.model or defaults.default_model_dir())
         if self.ner == "polyrel" and self.ner_model is None:
             object.__setattr__(self, "ner_model", defaults.default_ner_dir())
-        for name in ("max_doc_chars", "batch_size", "num_shards"):
+        for name in ("max_doc_chars", "batch_size", "encoder_batch", "num_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         for name in ("max_entities", "max_pair_distance", "max_pairs_per_doc"):
@@ -126,6 +127,7 @@ class RunOptions:
             cjk_words=args.cjk_words,
             max_doc_chars=args.max_doc_chars,
             batch_size=args.batch_size,
+            encoder_batch=args.encoder_batch,
             num_shards=args.num_shards,
             inference_shards=args.inference_shards,
             device=args.device,
@@ -179,7 +181,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-doc-chars", type=int, default=d["max_doc_chars"].default,
                         help="longer documents go to errors/ (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=d["batch_size"].default,
-                        help="pairs per inference batch (default: %(default)s)")
+                        help="pairs per relation inference call, the most a worker holds at a time; the model runs"
+                        " them in length-sorted passes of --encoder-batch inputs (default: %(default)s)")
+    parser.add_argument("--encoder-batch", type=int, default=d["encoder_batch"].default,
+                        help="distinct encoder inputs per forward pass; a pair and its mirror share one (default: %(default)s)")
     parser.add_argument("--num-shards", type=int, default=d["num_shards"].default,
                         help="Parquet files per table (default: %(default)s)")
     parser.add_argument("--inference-shards", type=int,

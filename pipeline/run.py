@@ -53,7 +53,7 @@ def build(pipeline: beam.Pipeline, options: RunOptions, config: RelationModelCon
         options.ner, options.ner_settings(), shards, device=options.device)
     pairs, pair_errors = annotated | "Pairs" >> EnumeratePairs(options.pair_filter(config))
     handler = RelationModelHandler(options.model, options.threshold, options.batch_size, options.device, options.cjk_words,
-                                   options.precision)
+                                   options.precision, options.encoder_batch)
     triples, relation_errors = pairs | "Relations" >> ClassifyRelations(handler, shards)
     errors = (read_errors, sentence_errors, entity_errors, pair_errors, relation_errors) | "Errors" >> beam.Flatten()
 

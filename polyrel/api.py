@@ -50,7 +50,8 @@ class Extractor:
     def __init__(
         self, model: str | None = None, ner: str = "polyrel", ner_model: str | None = None,
         threshold: float | None = None, lang: str | None = None, device: str | None = None,
-        precision: str = "auto", batch_size: int = 32, cjk_words: str = "segmenter",
+        precision: str = "auto", batch_size: int = RUN_DEFAULTS["batch_size"].default,
+        encoder_batch: int = RUN_DEFAULTS["encoder_batch"].default, cjk_words: str = "segmenter",
         max_entities: int | None = RUN_DEFAULTS["max_entities"].default,
         max_pair_distance: int | None = RUN_DEFAULTS["max_pair_distance"].default,
         max_pairs_per_doc: int | None = RUN_DEFAULTS["max_pairs_per_doc"].default, stanza_dir: str | None = None,
@@ -61,10 +62,10 @@ class Extractor:
 
         options = RunOptions(  # the defaults and checks of `polyrel run`
             model=model, ner=ner, ner_model=ner_model, stanza_dir=stanza_dir, lang=lang, threshold=threshold,
-            cjk_words=cjk_words, batch_size=batch_size, device=device, precision=precision, max_entities=max_entities,
+            cjk_words=cjk_words, batch_size=batch_size, encoder_batch=encoder_batch, device=device, precision=precision, max_entities=max_entities,
             max_pair_distance=max_pair_distance, max_pairs_per_doc=max_pairs_per_doc)
         self.handler = RelationModelHandler(str(options.model), options.threshold, options.batch_size, options.device,
-                                            options.cjk_words, options.precision)
+                                            options.cjk_words, options.precision, options.encoder_batch)
         self.predictor = self.handler.load_model()
         self.ner_name = ner
         self.ner = create_ner_backend(ner, options.ner_settings())

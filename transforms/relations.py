@@ -4,7 +4,8 @@ Batching is done here, not by RunInference's BatchElements (which flushes in `fi
 whose output DaskRunner drops). Sentences (`SentencePairs`: one record per sentence, never one
 per pair) are keyed by a length bucket (tokens rounded up to a power of two) and a shard, grouped,
 and each group is cut into batches of at most `batch_size` pairs as it streams by: nothing sorts
-or holds a whole group, so a worker holds one batch at a time whatever the corpus size, and the
+or holds a whole group, so a worker holds one batch at a time whatever the corpus size (the
+model sorts a batch's inputs by length and runs them `encoder_batch` at a time), and the
 number of keys (the inference stage's parallelism) grows with the input through the shard count
 (`shards_for`). A sentence's pairs stay together where they fit, a pair beside its mirror (one
 encoder pass for both under type markers).
@@ -64,7 +65,7 @@ class RelationModelHandler(ModelHandler[SentencePairs, PredictionResult, Relatio
 
     def __init__(
         self, model_dir: str, threshold: float | None, batch_size: int, device: str | None = None,
-        cjk_words: str = "segmenter", precision: str = "auto",
+        cjk_words: str = "segmenter", precision: str = "auto", encoder_batch: int = 32,
     ) -> None:
         super().__init__()
         self.model_dir = model_dir
@@ -73,6 +74,7 @@ class RelationModelHandler(ModelHandler[SentencePairs, PredictionResult, Relatio
         self.device = device
         self.cjk_words = cjk_words
         self.precision = precision
+        self.encoder_batch = encoder_batch
 
     def load_model(self) -> RelationPredictor:
         return RelationPredictor.load(local_model_dir(self.model_dir), self.device, self.precision)
@@ -81,7 +83,7 @@ class RelationModelHandler(ModelHandler[SentencePairs, PredictionResult, Relatio
         self, batch: Sequence[SentencePairs], model: RelationPredictor, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         queries = [to_query(pair, self.cjk_words) for item in batch for pair in item.candidates()]
-        predictions = iter(model.predict(queries, self.batch_size, self.threshold))
+        predictions = iter(model.predict(queries, self.encoder_batch, self.threshold))
         progress.tick("relations", len(queries), unit="pair")
         return [PredictionResult(item, tuple(next(predictions) for _ in item.pairs), model.config.model_id) for item in batch]
 

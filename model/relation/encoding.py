@@ -227,7 +227,8 @@ class PairEncoder:
         self.max_length = max_length
         self.word_joining = word_joining
         self._as_written = AsWritten(tokenizer) if word_joining == "as_written" else None
-        missing = [m for m in markers.tokens if m not in tokenizer.get_vocab()]
+        vocab = tokenizer.get_vocab()  # a fresh dict of the whole vocabulary on every call
+        missing = [m for m in markers.tokens if m not in vocab]
         if missing:
             raise ValueError(f"tokenizer lacks marker tokens {missing[:5]}; add them before encoding")
         self._marker_ids = dict(zip(markers.tokens, token_ids(tokenizer, markers.tokens)))

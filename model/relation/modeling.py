@@ -193,7 +193,8 @@ class RelationModel(EncoderModel):
         return config.marker_inventory().tokens
 
     def validate(self, directory: Path, shapes: dict[str, list[int]], tokenizer: PreTrainedTokenizerBase) -> None:
-        missing = [m for m in self.special_tokens(self.config) if m not in tokenizer.get_vocab()]
+        vocab = tokenizer.get_vocab()  # a fresh dict of the whole vocabulary on every call
+        missing = [m for m in self.special_tokens(self.config) if m not in vocab]
         if missing:
             raise ModelDirectoryError(f"{directory}: tokenizer lacks marker tokens {missing[:5]}")
         n_out = shapes.get("classifier.weight", [None])[0]

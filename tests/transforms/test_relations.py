@@ -75,6 +75,11 @@ def test_handler_agrees_with_predictor(tiny_relation_model_dir):
         assert [score for _, score in labels] == pytest.approx([score for _, score in want], abs=1e-5)
     forced = RelationModelHandler(str(tiny_relation_model_dir), threshold=0.0, batch_size=2, device="cpu")
     assert [len(list(to_triples(r))) for r in forced.run_inference(ITEMS, model)] == [len(i.pairs) for i in ITEMS]
+    one_at_a_time = RelationModelHandler(str(tiny_relation_model_dir), threshold=None, batch_size=2, device="cpu",
+                                         encoder_batch=1)  # passes of one input: the same decisions
+    again = [[(t.label, t.score) for t in to_triples(r)] for r in one_at_a_time.run_inference(ITEMS, model)]
+    assert [[label for label, _ in ts] for ts in again] == [[label for label, _ in ts] for ts in triples]
+    assert [s for ts in again for _, s in ts] == pytest.approx([s for ts in triples for _, s in ts], abs=1e-5)
 
 
 def test_pairs_too_long_for_the_model_are_dead_letters(tiny_relation_model_dir):

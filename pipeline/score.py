@@ -103,6 +103,22 @@ def relaxed_matches(predicted: set[tuple[Span, Span, str]], gold: set[tuple[Span
     return hits
 
 
+WRONG_TRIPLE_KINDS = ("entity_span", "no_relation", "reversed", "wrong_label")
+
+
+def wrong_triple_kind(triple: tuple[Span, Span, str], doc: GoldDocument) -> str:
+    """Why a written triple is not a gold one: a head or tail span that is no gold entity's, gold
+    entities with no gold relation between them, the gold label the other way round, or another label."""
+    head, tail, label = triple
+    gold_spans = {span for span, _ in doc.entities}
+    if head not in gold_spans or tail not in gold_spans:
+        return "entity_span"
+    between = {(h, t, l) for h, t, l in doc.triples if {h, t} == {head, tail}}
+    if not between:
+        return "no_relation"
+    return "reversed" if (tail, head, label) in between else "wrong_label"
+
+
 @dataclass(frozen=True)
 class Output:
     """What a run wrote, by document: triples and entities with their scores (None: given entities)."""
@@ -131,20 +147,25 @@ def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float 
     whose entities, like the entities counted, the NER scored at least `entity_floor`."""
     metrics = ("triples_exact", "triples_relaxed", "entities_typed", "entities_span")
     counts: dict[str, dict[str, Counts]] = defaultdict(lambda: {m: Counts() for m in metrics})
+    wrong: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(WRONG_TRIPLE_KINDS, 0))
     for doc in docs:
         entities = output.entities.get(doc.id, {})
         found = {k for k, s in entities.items() if s is None or s >= entity_floor}
         dropped = {span for (span, _), s in entities.items() if s is not None and s < entity_floor}
         predicted = {k for k, s in output.triples.get(doc.id, {}).items()
                      if s >= threshold and k[0] not in dropped and k[1] not in dropped}
+        kinds = [wrong_triple_kind(t, doc) for t in predicted - doc.triples]
         for lang in (doc.lang, "all"):
+            for kind in kinds:
+                wrong[lang][kind] += 1
             c = counts[lang]
             c["triples_exact"].add(len(predicted & doc.triples), len(predicted), len(doc.triples))
             c["triples_relaxed"].add(relaxed_matches(predicted, doc.triples), len(predicted), len(doc.triples))
             c["entities_typed"].add(len(found & doc.entities), len(found), len(doc.entities))
             spans, gold_spans = {s for s, _ in found}, {s for s, _ in doc.entities}
             c["entities_span"].add(len(spans & gold_spans), len(spans), len(gold_spans))
-    return {lang: {m: c.as_dict() for m, c in by.items()} for lang, by in sorted(counts.items())}
+    return {lang: {**{m: c.as_dict() for m, c in by.items()}, "wrong_triples": wrong[lang]}
+            for lang, by in sorted(counts.items())}
 
 
 ENTITY_FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -288,6 +309,9 @@ def render(result: dict[str, Any]) -> str:
             lines.append(f"  {lang:>4}  {100 * e['precision']:5.1f} {100 * e['recall']:5.1f} {100 * e['f1']:5.1f}"
                          f" | {100 * m['triples_relaxed']['f1']:5.1f} | {100 * m['entities_typed']['f1']:5.1f}"
                          f" | {100 * m['entities_span']['f1']:5.1f}")
+        wrong = result[key]["all"]["wrong_triples"]
+        if total := sum(wrong.values()):
+            lines.append("  wrong triples: " + ", ".join(f"{k.replace('_', ' ')} {100 * n / total:.0f}%" for k, n in wrong.items()))
     if "sweep" in result:
         chosen = result["sweep"]["chosen"]
         floor = result["sweep"]["min_precision"]

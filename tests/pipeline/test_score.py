@@ -56,6 +56,17 @@ def test_exact_relaxed_and_threshold_scoring():
     assert not unreachable["precision_floor_met"] and unreachable["chosen"]["f1"] == pytest.approx(0.6667)
 
 
+def test_each_wrong_triple_is_counted_by_what_is_wrong_with_it():
+    a, b, c = (0, 4), (10, 15), (20, 25)
+    gold = GoldDocument("en/d", "en", "x", {(a, "person"), (b, "location"), (c, "location")}, {(a, b, "physical")})
+    written = {(a, b, "physical"): 0.9, (a, b, "role"): 0.8, (b, a, "physical"): 0.7, (a, c, "physical"): 0.6,
+               ((1, 4), b, "physical"): 0.5}
+    scores = score_output([gold], Output(triples={"en/d": written}, entities={}))["all"]
+    assert scores["wrong_triples"] == {"entity_span": 1, "no_relation": 1, "reversed": 1, "wrong_label": 1}
+    assert score_output([gold], Output(triples={"en/d": written}, entities={}), threshold=0.65)["all"]["wrong_triples"] == {
+        "entity_span": 0, "no_relation": 0, "reversed": 1, "wrong_label": 1}
+
+
 def test_the_entity_floor_drops_low_confidence_entities_and_their_triples():
     gold = GoldDocument("en/d", "en", "x", {((0, 4), "person"), ((10, 15), "location"), ((20, 25), "location")},
                         {((0, 4), (10, 15), "physical")})

@@ -189,8 +189,7 @@ def section() -> str:
                           f" model's shape at {ceiling['bf16_matmul_gflops']} GFLOP/s; the encoder's dense layers need"
                           f" {ceiling['dense_gflop_per_pair']} GFLOP per pair here, so no code can pass {ceiling['pairs_per_s']}"
                           f" pairs/s on it; bf16 reaches {ceiling['bf16_share_of_ceiling']:.0%} of that.")
-    throughput = RESULTS / "pipeline_throughput.json"
-    if throughput.is_file():
+    for throughput in sorted(RESULTS.glob("pipeline_throughput*.json")):  # one paragraph per run
         data = json.loads(throughput.read_text())
         text = (f"**`polyrel run` throughput** (`{data['command']}`, {data['machine']}, {data['model']}, NER `{data['ner']}`,"
                 f" {data['documents']} documents in {data['files']} files, {data['pairs']} pairs, one run; steady state: fixed"

@@ -12,7 +12,7 @@ from polyrel.cli import main
 
 POLYREL_FLAGS = ("inputs", "out", "model", "ner", "ner_model", "stanza_dir", "lang", "max_entities",
                  "max_pair_distance", "max_pairs_per_doc", "restrict_type_pairs", "threshold", "min_entity_score", "cjk_words", "max_doc_chars",
-                 "batch_size", "num_shards", "inference_shards", "device", "precision", "run_id")
+                 "batch_size", "encoder_batch", "num_shards", "inference_shards", "device", "precision", "run_id")
 
 
 def translate(argv: list[str]) -> list[str]:

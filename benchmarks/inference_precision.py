@@ -6,7 +6,10 @@ sentences (seed 0, as `polyrel evaluate --sample`) three ways on one device, in 
   pairs in input order, one encoder row per pair;
 - `fp32` and `bf16`: `RelationPredictor.probabilities` (length-sorted batches, a pair and its mirror
   reading one encoder row), weights in float32, then in bf16 (what `--precision auto` picks on a
-  CPU or GPU with native bf16).
+  CPU or GPU with native bf16);
+- `int8` (CPU only): the float32 model with its dense layers quantized to int8 on the fly
+  (`torch.ao.quantization.quantize_dynamic`, activations quantized per batch), not a product path
+  yet: it measures whether int8 would beat bf16 here.
 Recorded: pairs/s of each (encoding excluded: all score the same encoded pairs), bf16's decision
 agreement with float32, the largest probability difference, and micro/macro-F1 of each.
 On a CPU also the ceiling the hardware sets: the encoder's dense layers need a known number of
@@ -47,9 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the record goes")
     args = parser.parse_args(argv)
     sentences = sample(read_corpus(sorted(str(p) for p in (args.data / "en").glob("*-test.json.gz"))).sentences, args.sample)
-    runs, probabilities = {}, {}
-    for name, precision in (("plain_fp32", "fp32"), ("fp32", "fp32"), ("bf16", "bf16")):
+    runs, probabilities, predictors = {}, {}, {}
+    variants = [("plain_fp32", "fp32"), ("fp32", "fp32"), ("bf16", "bf16")]
+    if not args.device.startswith("cuda"):
+        variants.append(("int8", "fp32"))
+    for name, precision in variants:
         predictor = RelationPredictor.load(args.model, device=args.device, precision=precision)
+        if name == "int8":
+            from torch.ao.quantization import quantize_dynamic
+
+            predictor.model = quantize_dynamic(predictor.model, {torch.nn.Linear}, dtype=torch.qint8)
         instances = build_instances(sentences, predictor.encoder, predictor.config.task)
         fit = [i for i in instances if i.encoded is not None]
         score = plain_loop if name == "plain_fp32" else RelationPredictor.probabilities
@@ -61,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
         report = score_instances(instances, fit, probs, predictor.config)
         probabilities[name] = (probs, predictor.config)
+        predictors[name] = predictor
         runs[name] = {"pairs": len(fit), "seconds": round(seconds, 2), "pairs_per_s": round(len(fit) / seconds, 1),
                       "micro_f1": round(report.micro_f1, 4), "macro_f1": round(report.macro_f1, 4)}
         print(f"{name}: {runs[name]}", flush=True)
@@ -77,8 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         "max_probability_difference": round(float(np.abs(p32 - p16).max()), 4),
         "micro_f1_difference_points": round(100 * (runs["bf16"]["micro_f1"] - runs["fp32"]["micro_f1"]), 2),
     }
+    if "int8" in probabilities:
+        p8 = probabilities["int8"][0]
+        record["int8"] = {
+            "over_bf16_speed": round(runs["int8"]["pairs_per_s"] / runs["bf16"]["pairs_per_s"], 2),
+            "decision_agreement": round(float(np.mean([a == b for a, b in zip(decode(p32, config), decode(p8, config))])), 4),
+            "micro_f1_difference_points": round(100 * (runs["int8"]["micro_f1"] - runs["fp32"]["micro_f1"]), 2),
+        }
     if not args.device.startswith("cuda"):
-        record["dense_layer_ceiling"] = dense_ceiling(predictor, [i.encoded for i in fit], runs["bf16"]["pairs_per_s"])
+        record["dense_layer_ceiling"] = dense_ceiling(predictors["bf16"], [i.encoded for i in fit], runs["bf16"]["pairs_per_s"])
     results_file.write(args.results, record)
     print(record)
     return 0

@@ -183,6 +183,10 @@ def section() -> str:
                        f" bf16 {runs['bf16']['pairs_per_s']} ({data['bf16_over_plain_fp32_speed']}× the plain loop); bf16 gives"
                        f" the same decision as float32 on {data['decision_agreement']:.1%} of pairs, micro-F1"
                        f" {pct(runs['fp32']['micro_f1'])} → {pct(runs['bf16']['micro_f1'])}.")]
+        if "int8" in data:
+            lines[-1] += (f" int8 (dynamic quantization of every dense layer): {runs['int8']['pairs_per_s']} pairs/s"
+                          f" ({data['int8']['over_bf16_speed']}× bf16), {data['int8']['decision_agreement']:.1%} of float32's"
+                          f" decisions, micro-F1 {pct(runs['int8']['micro_f1'])}.")
         ceiling = data.get("dense_layer_ceiling")
         if ceiling:
             lines[-1] += (f" The CPU ({ceiling['cpu']}, AMX {'present' if ceiling['amx'] else 'absent'}) multiplies bf16 matrices of the"

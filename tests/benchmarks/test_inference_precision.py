@@ -1,4 +1,4 @@
-"""The inference benchmark: the plain loop and both precisions score the same pairs and the record compares them."""
+"""The inference benchmark: the plain loop, both precisions and int8 score the same pairs and the record compares them."""
 
 from __future__ import annotations
 
@@ -26,3 +26,4 @@ def test_fp32_and_bf16_score_the_same_pairs(tiny_relation_model_dir: Path, tmp_p
     assert plain["micro_f1"] == pytest.approx(fp32["micro_f1"], abs=1e-6)  # the baseline loop decides as the predictor does
     assert 0.5 < record["decision_agreement"] <= 1.0 and record["max_probability_difference"] < 0.1
     assert record["command"].startswith("python -m benchmarks.inference_precision")
+    assert record["runs"]["int8"]["pairs"] == fp32["pairs"] and 0.5 < record["int8"]["decision_agreement"] <= 1.0

@@ -106,11 +106,10 @@ def relaxed_matches(predicted: set[tuple[Span, Span, str]], gold: set[tuple[Span
 WRONG_TRIPLE_KINDS = ("entity_span", "no_relation", "reversed", "wrong_label")
 
 
-def wrong_triple_kind(triple: tuple[Span, Span, str], doc: GoldDocument) -> str:
+def wrong_triple_kind(triple: tuple[Span, Span, str], doc: GoldDocument, gold_spans: set[Span]) -> str:
     """Why a written triple is not a gold one: a head or tail span that is no gold entity's, gold
     entities with no gold relation between them, the gold label the other way round, or another label."""
     head, tail, label = triple
-    gold_spans = {span for span, _ in doc.entities}
     if head not in gold_spans or tail not in gold_spans:
         return "entity_span"
     between = {(h, t, l) for h, t, l in doc.triples if {h, t} == {head, tail}}
@@ -154,7 +153,8 @@ def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float 
         dropped = {span for (span, _), s in entities.items() if s is not None and s < entity_floor}
         predicted = {k for k, s in output.triples.get(doc.id, {}).items()
                      if s >= threshold and k[0] not in dropped and k[1] not in dropped}
-        kinds = [wrong_triple_kind(t, doc) for t in predicted - doc.triples]
+        gold_spans = {s for s, _ in doc.entities}
+        kinds = [wrong_triple_kind(t, doc, gold_spans) for t in predicted - doc.triples]
         for lang in (doc.lang, "all"):
             for kind in kinds:
                 wrong[lang][kind] += 1
@@ -162,7 +162,7 @@ def score_output(docs: Sequence[GoldDocument], output: Output, threshold: float 
             c["triples_exact"].add(len(predicted & doc.triples), len(predicted), len(doc.triples))
             c["triples_relaxed"].add(relaxed_matches(predicted, doc.triples), len(predicted), len(doc.triples))
             c["entities_typed"].add(len(found & doc.entities), len(found), len(doc.entities))
-            spans, gold_spans = {s for s, _ in found}, {s for s, _ in doc.entities}
+            spans = {s for s, _ in found}
             c["entities_span"].add(len(spans & gold_spans), len(spans), len(gold_spans))
     return {lang: {**{m: c.as_dict() for m, c in by.items()}, "wrong_triples": wrong[lang]}
             for lang, by in sorted(counts.items())}

@@ -10,6 +10,7 @@ from polyrel.model.training.arguments import (
     RESUME_HELP,
     adapter_config,
     add_compact_arguments,
+    continued_model,
     add_data_arguments,
     training_data,
 )
@@ -22,6 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train on CrossRE-style entity annotations")
     add_data_arguments(train)
     train.add_argument("--output", required=True, help="model directory to write (best epoch)")
+    train.add_argument("--init", metavar="MODEL_DIR", default=None,
+                       help="train further from a saved NER model: its encoder, entity types, window and adapter come"
+                       " from MODEL_DIR and the model options below are ignored")
     train.add_argument("--encoder", default="multilingual-e5-small", help="HF name or local path; multilingual-e5-small works offline")
     train.add_argument("--max-length", type=int, default=256, help="sub-tokens per window; longer texts are windowed")
     train.add_argument("--epochs", type=int, default=10, help="passes over the training data")
@@ -57,16 +61,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from polyrel.model.ner.modeling import NerModel
     from polyrel.model.ner.training import NerTask, initialise_ner
     from polyrel.model.training.trainer import Trainer, TrainingConfig
 
     train, dev = training_data(args)
     types = sorted({e.type for s in train for e in s.entities})
-    model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter_config(args))
+    if args.init:
+        model, tokenizer = continued_model(NerModel, args.init, types, "entity_types")
+    else:
+        model, tokenizer = initialise_ner(args.encoder, types, args.max_length, args.seed, adapter_config(args))
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
         patience=args.patience, seed=args.seed, freeze_embeddings=args.freeze_embeddings, precision=args.precision,
-        language_fraction=args.language_fraction, full_languages=tuple(args.full_languages), progress=not args.quiet,
+        language_fraction=args.language_fraction, full_languages=tuple(args.full_languages),
+        initialised_from=args.init, progress=not args.quiet,
     )
     result = Trainer(model, tokenizer, config).fit(NerTask(model, tokenizer, train, dev, config), args.output, resume=args.resume)
     chosen = f"dev F1 {result.best_dev_f1:.4f}" if result.best_dev_f1 is not None else "no dev set: last epoch"

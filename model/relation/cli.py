@@ -12,21 +12,11 @@ from polyrel.model.training.arguments import (
     RESUME_HELP,
     adapter_config,
     add_compact_arguments,
+    continued_model,
     add_data_arguments,
     report_losses,
     training_data,
 )
-
-
-def continued_model(directory: str, labels: tuple[str, ...]) -> tuple:
-    """A saved relation model to train further; refused when the data holds labels it cannot output."""
-    from polyrel.model.relation.modeling import RelationModel
-
-    model, tokenizer = RelationModel.from_pretrained(directory)
-    unknown = sorted(set(labels) - set(model.config.labels))
-    if unknown:
-        raise ValueError(f"--init {directory}: the training data has labels this model does not output: {', '.join(unknown)}")
-    return model, tokenizer
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -94,13 +84,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from polyrel.model.relation.modeling import RelationModel
     from polyrel.model.relation.training import RelationTask, collect_inventory, initialise_model
     from polyrel.model.training.trainer import Trainer, TrainingConfig
 
     train, dev = training_data(args)
     labels, types, type_pairs = collect_inventory(train)
     if args.init:
-        model, tokenizer = continued_model(args.init, labels)
+        model, tokenizer = continued_model(RelationModel, args.init, labels, "labels")
     else:
         model, tokenizer = initialise_model(
             args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,

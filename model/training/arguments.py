@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from polyrel.model.choices import PRECISIONS
@@ -12,6 +13,17 @@ RESUME_HELP = "continue an interrupted run from the checkpoint it left in --outp
 
 if TYPE_CHECKING:
     from polyrel.model.encoders.backbone import AdapterConfig
+
+
+def continued_model(model_class: type, directory: str, needed: Sequence[str], field: str) -> tuple:
+    """A saved model to train further (`--init`); refused when the data holds classes it cannot output.
+
+    `field` names the config attribute that lists the model's classes (relation labels, entity types)."""
+    model, tokenizer = model_class.from_pretrained(directory)
+    unknown = sorted(set(needed) - set(getattr(model.config, field)))
+    if unknown:
+        raise ValueError(f"--init {directory}: the training data has {field} this model does not output: {', '.join(unknown)}")
+    return model, tokenizer
 
 
 def add_compact_arguments(parser: argparse.ArgumentParser) -> None:

@@ -130,3 +130,21 @@ def test_an_inside_tag_after_outside_starts_its_entity_with_a_begin():
     (entity,) = decode_tags(offsets, probs, tagset, text)
     assert (text[entity.start:entity.end], entity.type) == ("Paris", "location")
     assert entity.score == pytest.approx(0.35)
+
+
+def test_ner_cli_trains_further_from_a_saved_model_and_refuses_unknown_types(tiny_bert_dir, tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    write_jsonl(toy_sentences(), str(data))
+    first = tmp_path / "first"
+    assert main(["ner", "train", "--train", str(data), "--output", str(first), "--encoder", str(tiny_bert_dir),
+                 "--epochs", "1", "--max-length", "32", "--top-layers", "1", "--quiet"]) == 0
+    assert main(["ner", "train", "--train", str(data), "--dev", str(data), "--output", str(tmp_path / "more"),
+                 "--init", str(first), "--epochs", "1", "--quiet"]) == 0
+    continued = json.loads((tmp_path / "more" / "training.json").read_text())
+    assert continued["training_config"]["initialised_from"] == str(first)
+    assert json.loads((tmp_path / "more" / "config.json").read_text())["adapter"] == json.loads((first / "config.json").read_text())["adapter"]
+    narrower = tmp_path / "narrower"
+    model, tokenizer = initialise_ner(str(tiny_bert_dir), ["person"], 32, seed=1)
+    model.save_pretrained(narrower, tokenizer)
+    with pytest.raises(ValueError, match="entity_types this model does not output: location, organisation"):
+        main(["ner", "train", "--train", str(data), "--output", str(tmp_path / "x"), "--init", str(narrower), "--epochs", "1", "--quiet"])

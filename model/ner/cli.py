@@ -10,8 +10,8 @@ from polyrel.model.training.arguments import (
     RESUME_HELP,
     adapter_config,
     add_compact_arguments,
-    continued_model,
     add_data_arguments,
+    continued_model,
     training_data,
 )
 

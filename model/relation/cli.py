@@ -12,8 +12,8 @@ from polyrel.model.training.arguments import (
     RESUME_HELP,
     adapter_config,
     add_compact_arguments,
-    continued_model,
     add_data_arguments,
+    continued_model,
     report_losses,
     training_data,
 )

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             from torch.ao.quantization import quantize_dynamic
 
             predictor.model = quantize_dynamic(predictor.model, {torch.nn.Linear}, dtype=torch.qint8)
-        instances = build_instances(sentences, predictor.encoder, predictor.config.task)
+        instances = build_instances(sentences, predictor.encoder, predictor.config.task, predictor.config.pairs)
         fit = [i for i in instances if i.encoded is not None]
         score = plain_loop if name == "plain_fp32" else RelationPredictor.probabilities
         score(predictor, [i.encoded for i in fit[:64]], args.batch_size)  # warm-up

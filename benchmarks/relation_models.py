@@ -35,7 +35,7 @@ def scores(directory: Path, data: Path, languages: list[str], size: int, batch_s
     for language in languages:
         sentences = sample(read_corpus(sorted(str(p) for p in (data / language).glob("*-test.json.gz"))).sentences, size)
         started = time.perf_counter()
-        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, "extract"), batch_size)
+        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, "extract", predictor.config.pairs), batch_size)
         out[language] = {"micro_precision": report.micro_precision, "micro_recall": report.micro_recall,
                          "micro_f1": report.micro_f1, "macro_f1": report.macro_f1, "n_pairs": report.n_pairs,
                          "sentences": len(sentences), "seconds": round(time.perf_counter() - started, 1)}

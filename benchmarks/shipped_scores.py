@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         ner[language] = {"micro_f1": round(report.micro_f1, 4), "macro_f1": round(report.macro_f1, 4),
                          "micro_precision": round(report.micro_precision, 4), "sentences": len(sentences)}
         chosen = sample(sentences, args.sample)
-        report = evaluate_instances(predictor, build_instances(chosen, predictor.encoder, predictor.config.task))
+        report = evaluate_instances(predictor, build_instances(chosen, predictor.encoder, predictor.config.task, predictor.config.pairs))
         relation[language] = {"micro_f1": round(report.micro_f1, 4), "macro_f1": round(report.macro_f1, 4),
                               "micro_precision": round(report.micro_precision, 4),
                               "micro_recall": round(report.micro_recall, 4), "sentences": len(chosen)}

@@ -99,7 +99,7 @@ class RunOptions:
             entity_types=frozenset(config.entity_types),
             type_pairs=frozenset(config.type_pairs) if self.restrict_type_pairs else None,
             max_entities=self.max_entities, max_distance=self.max_pair_distance,
-            max_pairs_per_document=self.max_pairs_per_doc,
+            max_pairs_per_document=self.max_pairs_per_doc, pairs=config.pairs,
         )
 
     def pipeline_options(self) -> PipelineOptions:

@@ -242,6 +242,8 @@ def add_parser(subparsers: Any) -> None:
                         " floor in the NER model's (their defaults from then on)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="models compute in bf16 where the hardware has it natively (auto), or as forced")
+    parser.add_argument("--restrict-type-pairs", action="store_true",
+                        help="score only entity pairs whose (head type, tail type) the relation model saw related in training")
     parser.add_argument("--report", help="write the JSON report here")
     parser.add_argument("--keep-output", help="write the pipeline's tables here instead of a temporary folder")
     parser.set_defaults(func=main)
@@ -266,7 +268,7 @@ def main(args: argparse.Namespace) -> int:
         out = args.keep_output or str(Path(tmp, "out"))
         options = RunOptions(model=args.model, inputs=(str(inputs),), output=out, ner=args.ner, ner_model=args.ner_model,
                              threshold=threshold, min_entity_score=0.0 if args.sweep else None, precision=args.precision,
-                             run_id="score")
+                             restrict_type_pairs=args.restrict_type_pairs, run_id="score")
         report = run(options)
         output = read_output(out)
     model, ner_model = str(options.model), options.ner_model
@@ -276,7 +278,8 @@ def main(args: argparse.Namespace) -> int:
         "languages": dict(sorted({d.lang: sum(x.lang == d.lang for x in docs) for d in docs}.items())),
         "model": weights_label(model), "ner": args.ner,
         "ner_model": weights_label(ner_model) if args.ner == "polyrel" else None,
-        "threshold": threshold, "precision": args.precision, "counters": report.counters,
+        "threshold": threshold, "precision": args.precision, "restrict_type_pairs": args.restrict_type_pairs,
+        "counters": report.counters,
         "scores": score_output(docs, output, threshold or 0.0),
     }
     if args.sweep:

@@ -1,7 +1,8 @@
 """Stage 4: the candidate pairs of each sentence, within a budget, as the relation model scores them.
 
-Every ordered pair (head ≠ tail) of a sentence's mentions is a candidate, so cost grows with
-the square of the entity count. Three caps, on by default in `polyrel run` (RunOptions), keep one
+Every ordered pair (head ≠ tail) of a sentence's mentions is a candidate, or under a model of
+the `unordered` scheme every pair once in sentence order (model/relation/pairs.py), so cost grows
+with the square of the entity count. Three caps, on by default in `polyrel run` (RunOptions), keep one
 document from running away (a 20,000-character sentence with 700 mentions would give 500,000 pairs):
 
 - `max_entities`: a sentence with more mentions is not paired at all;
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
+from polyrel.model.choices import PairScheme
+from polyrel.model.relation.pairs import candidate_pairs
 from polyrel.schemas.records import AnnotatedDocument, DeadLetter, Entity, Sentence, SentencePairs
 from polyrel.transforms.deadletters import count, dead_letter, split_dead_letters
 
@@ -42,6 +45,7 @@ class PairFilter:
     max_entities: int | None = None  # mentions per sentence (50 give 2,450 pairs)
     max_distance: int | None = None  # tokens between head and tail spans
     max_pairs_per_document: int | None = None
+    pairs: PairScheme = "ordered"  # the relation model's candidate scheme
 
     def __post_init__(self) -> None:
         for name in ("max_entities", "max_distance", "max_pairs_per_document"):
@@ -56,22 +60,27 @@ def token_gap(a: Entity, b: Entity) -> int:
 
 
 def sentence_pairs(sentence: Sentence, rules: PairFilter) -> tuple[tuple[tuple[int, int], ...], int]:
-    """(candidate pairs as entity positions, each pair beside its mirror; pairs dropped as too far apart)."""
+    """(candidate pairs as entity positions, each pair beside its mirror; pairs dropped as too far apart).
+    Under the unordered scheme a type-pair filter keeps a candidate whose types are related either way."""
     mentions = sentence.entities
     count("entities_unseen_type", sum(m.type not in rules.entity_types for m in mentions))
     pairs: list[tuple[int, int]] = []
     too_far = 0
     for a in range(len(mentions)):
         for b in range(a + 1, len(mentions)):
+            candidates = candidate_pairs(mentions, a, b, rules.pairs)
             gap = token_gap(mentions[a], mentions[b])
             if gap < 0:
-                count("pairs_overlapping", 2)
+                count("pairs_overlapping", len(candidates))
                 continue
             if rules.max_distance is not None and gap > rules.max_distance:
-                too_far += 2
+                too_far += len(candidates)
                 continue
-            for head, tail in ((a, b), (b, a)):
-                if rules.type_pairs is not None and (mentions[head].type, mentions[tail].type) not in rules.type_pairs:
+            for head, tail in candidates:
+                types = {(mentions[head].type, mentions[tail].type)}
+                if rules.pairs == "unordered":
+                    types.add((mentions[tail].type, mentions[head].type))
+                if rules.type_pairs is not None and not types & rules.type_pairs:
                     count("pairs_type_filtered")
                 else:
                     pairs.append((head, tail))

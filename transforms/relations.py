@@ -29,6 +29,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from polyrel import progress
 from polyrel.model.encoders import backbone
 from polyrel.model.relation.modeling import RelationModelConfig
+from polyrel.model.relation.pairs import orient
 from polyrel.model.relation.predictor import PairPrediction, PairQuery, RelationPredictor
 from polyrel.schemas.records import DeadLetter, PairCandidate, SentencePairs, Triple
 from polyrel.transforms.batching import budget_batches
@@ -131,9 +132,10 @@ def to_triples(result: PredictionResult) -> Iterator[Triple | DeadLetter]:
                                          f"{pair.head.text} [{pair.head.start}, {pair.head.end}) → "
                                          f"{pair.tail.text} [{pair.tail.start}, {pair.tail.end})"))
             continue
-        for label, score in prediction.labels:
+        for output, score in prediction.labels:
+            label, backward = orient(output)  # an unordered model's label may run tail → head
             count("relations")
-            yield Triple(pair, label, score)
+            yield Triple(PairCandidate(pair.sentence, pair.tail, pair.head) if backward else pair, label, score)
 
 
 class ClassifyRelations(beam.PTransform):

@@ -15,9 +15,11 @@ from dataclasses import asdict, dataclass
 # The issue's grid, run and reported by default; the experiments after it are asked for by name:
 # `joint-equal-epochs`, Table 7's joint model trained the profile's epochs rather than `joint_epochs`
 # (a GPU cell: 11 languages × 5 epochs), `joint-domain`, Table 7 at equal epochs sized for a CPU, and
-# `pooling-steps`, whether EMP's deficit against ES at the profile's epochs closes given 5× as many.
+# `pooling-steps`, whether EMP's deficit against ES at the profile's epochs closes given 5× as many, and
+# `pair-schemes`, SS/ES/EMP trained on one candidate per entity pair (the paper's scheme; `variants`
+# trains every ordered pair).
 GRID: tuple[str, ...] = ("variants", "supervised", "joint", "domains")
-EXPERIMENTS: tuple[str, ...] = (*GRID, "joint-equal-epochs", "joint-domain", "pooling-steps")
+EXPERIMENTS: tuple[str, ...] = (*GRID, "joint-equal-epochs", "joint-domain", "pooling-steps", "pair-schemes")
 # Table 7's joint cells: `joint` trains `joint_epochs`, `joint-equal-epochs` the profile's epochs.
 JOINT_EXPERIMENTS: tuple[str, ...] = ("joint", "joint-equal-epochs")
 DOMAINS: tuple[str, ...] = ("ai", "literature", "music", "news", "politics", "science")
@@ -55,6 +57,10 @@ class Profile:
     share_encoder_passes: bool = False
     # epochs of a joint cell, which reads 11 languages' training sets (None: `epochs`)
     joint_epochs: int | None = None
+    min_epochs: int = 0  # early stopping never ends a cell before this epoch
+    # also transfer to (and train `supervised` cells for) the languages without a test set, scored on
+    # their dev sentences outside the early-stopping sample (`run.evaluation_sentences`)
+    dev_only_languages: bool = False
 
     def epochs_for(self, experiment: str) -> int:
         if experiment == "joint" and self.joint_epochs:
@@ -65,7 +71,10 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "paper": Profile("paper", epochs=10, neg_ratio=None, freeze_embeddings=False, patience=3),
+    # The paper's budget: 10 epochs, every "no relation" pair, every weight trained, early stopping
+    # not before epoch 5, every language with data.
+    "paper": Profile("paper", epochs=10, neg_ratio=None, freeze_embeddings=False, patience=3, min_epochs=5,
+                     share_encoder_passes=True, dev_only_languages=True),
     # One reduced configuration for every variant compared when compute is short: sampled
     # no-relation pairs (2 per gold pair, redrawn each epoch), 5 epochs, word embeddings frozen
     # except the marker rows. A joint cell makes one pass: 11 languages give 202k pair-instances, so
@@ -103,6 +112,7 @@ class Cell:
     seed: int
     profile: str
     evaluate_on: tuple[str, ...]
+    pairs: str = "ordered"  # the relation model's candidate scheme (model/relation/pairs.py)
 
     @property
     def variant(self) -> str:
@@ -111,29 +121,43 @@ class Cell:
     @property
     def id(self) -> str:
         languages = "+".join(self.train) if len(self.train) < 4 else f"joint{len(self.train)}"
-        return f"{self.experiment}__{self.variant.replace('+', '_')}__{self.task}__{languages}__{self.domain or 'all'}__{self.profile}__s{self.seed}"
+        scheme = "__unordered" if self.pairs == "unordered" else ""  # ordered cells keep the ids they were saved under
+        return (f"{self.experiment}__{self.variant.replace('+', '_')}__{self.task}__{languages}__{self.domain or 'all'}"
+                f"__{self.profile}{scheme}__s{self.seed}")
 
     def to_json(self) -> dict[str, object]:
         return {**asdict(self), "id": self.id}
+
+
+def target_languages(profile: str) -> tuple[str, ...]:
+    """The languages a profile transfers to: those with a test set, and with `dev_only_languages` the rest."""
+    return TEST_LANGUAGES + (TRAIN_ONLY_LANGUAGES if PROFILES[profile].dev_only_languages else ())
 
 
 def cells(experiments: Sequence[str], seeds: Sequence[int], profile: str) -> list[Cell]:
     """Every cell of the named experiments, seed by seed, the longest first within a seed (a
     run cut short by its deadline then loses the fewest finished cells)."""
     out: list[Cell] = []
+    targets = target_languages(profile)
     for seed in seeds:
         for joint in JOINT_EXPERIMENTS:
             if joint in experiments:
                 out.append(Cell(joint, "etm", "emp", "extract", TEST_LANGUAGES + TRAIN_ONLY_LANGUAGES, None, seed,
                                 profile, TEST_LANGUAGES))
         if "supervised" in experiments:  # Tables 3 (upper bound) and 6 (all-pair transfer)
-            for language in TEST_LANGUAGES[1:]:
-                out.append(Cell("supervised", "etm", "emp", "extract", (language,), None, seed, profile, TEST_LANGUAGES))
+            for language in targets[1:]:
+                out.append(Cell("supervised", "etm", "emp", "extract", (language,), None, seed, profile,
+                                TEST_LANGUAGES if language in TEST_LANGUAGES else (language,)))
         if "variants" in experiments:  # Table 2 (and the English side of Tables 3 and 4)
             for markers, pooling in VARIANTS:
                 transfer = (markers, pooling) in {("um", "es"), ("etm", "es"), ("etm", "emp")}
                 out.append(Cell("variants", markers, pooling, "extract", ("en",), None, seed, profile,
-                                TEST_LANGUAGES if transfer else ("en",)))
+                                targets if transfer else ("en",)))
+        if "pair-schemes" in experiments:  # SS/ES/EMP on one candidate per pair; `variants` has every ordered pair
+            for markers in ("um", "etm"):
+                for pooling in ("ss", "es", "emp"):
+                    out.append(Cell("pair-schemes", markers, pooling, "extract", ("en",), None, seed, profile, ("en",),
+                                    pairs="unordered"))
         if "domains" in experiments:  # the dataset's own protocol
             for domain in DOMAINS:
                 for pooling in ("es", "emp"):

@@ -24,6 +24,7 @@ from benchmarks.accuracy.grid import (
     JOINT_EXPERIMENTS,
     PROFILES,
     TEST_LANGUAGES,
+    TRAIN_ONLY_LANGUAGES,
     VARIANTS,
     cells,
 )
@@ -76,6 +77,15 @@ class Grid:
     def scores(self, key: tuple, language: str, metric: str = "micro_f1") -> list[float]:
         return [r["evaluations"][language][metric] for r in self.by_key.get(key, []) if language in r["evaluations"]]
 
+    def seed_scores(self, key: tuple, language: str, metric: str = "micro_f1") -> dict[int, float]:
+        return {r["cell"]["seed"]: r["evaluations"][language][metric]
+                for r in self.by_key.get(key, []) if language in r["evaluations"]}
+
+    def languages(self) -> list[str]:
+        """Target languages any record scored: those with a test set, then the dev-only ones."""
+        scored = {language for records in self.by_key.values() for r in records for language in r["evaluations"]}
+        return [t for t in TEST_LANGUAGES + TRAIN_ONLY_LANGUAGES if t in scored]
+
     def never_learned(self, key: tuple) -> bool:
         """Every seed scored 0 on dev at every epoch: the model never left "no relation", so a
         comparison against it says the profile failed it, not by how much it trails."""
@@ -117,12 +127,17 @@ def row_with_average(grid: Grid, cells_: list[tuple[tuple, str]]) -> str:
 
 def compare(grid: Grid, ours: tuple, theirs: tuple, names: tuple[str, str], language: str = "en",
             metric: str = "micro_f1") -> tuple[str, bool | None]:
-    """'A a (n) vs B b (n)' in F1 points, and whether `ours` is ahead (None: a side is missing)."""
-    a, b = grid.scores(ours, language, metric), grid.scores(theirs, language, metric)
-    if not a or not b:
+    """'A a vs B b' in F1 points on the seeds both have (a seed fixes initialisation and order on
+    both sides), how many of those seeds put `ours` ahead, and whether it is ahead on average
+    (None: no seed in common)."""
+    a, b = (grid.seed_scores(key, language, metric) for key in (ours, theirs))
+    seeds = sorted(a.keys() & b.keys())
+    if not seeds:
         return f"{names[0]} vs {names[1]} not measured", None
-    return ((f"{names[0]} {100 * statistics.fmean(a):.1f} (n={len(a)}) vs {names[1]} {100 * statistics.fmean(b):.1f}"
-             f" (n={len(b)})"), statistics.fmean(a) > statistics.fmean(b))
+    mean_a, mean_b = statistics.fmean(a[s] for s in seeds), statistics.fmean(b[s] for s in seeds)
+    wins = sum(a[s] > b[s] for s in seeds)
+    return (f"{names[0]} {100 * mean_a:.1f} vs {names[1]} {100 * mean_b:.1f} ({seed_list(seeds)}; ahead in {wins} of"
+            f" {len(seeds)})"), mean_a > mean_b
 
 
 def verdict(outcomes: list[bool | None], seeds: int) -> str:
@@ -210,7 +225,7 @@ def findings(grid: Grid, summary: dict) -> list[str]:
     else:
         per = ", ".join(f"{t} {v}" for t, v in ratio["per_language"].items())
         lines.append(f"- **Zero-shot reaches ≥ 81% of supervised** (ETM-EMP) — {verdict([average >= 0.81], n)}: "
-                     f"average {100 * average:.0f}% ({per}).")
+                     f"average {100 * average:.0f}% over {len(ratio['per_language'])} target languages ({per}).")
     joint_key = next(reversed(joint_keys(grid)), None)
     results = [compare(grid, joint_key, source_key(t), (f"{t}: joint", "one model"), t) for t in TEST_LANGUAGES] if joint_key else []
     n = seeds(joint_key, *[source_key(t) for t in TEST_LANGUAGES]) if joint_key else 0
@@ -229,7 +244,8 @@ def tables(grid: Grid, all_weights: tuple[str, Grid] | None = None) -> tuple[str
     """The paper's tables; `all_weights` (profile name, its cells) adds the frozen-embeddings comparison."""
     lines: list[str] = []
     summary: dict[str, object] = {}
-    targets = TEST_LANGUAGES[1:]
+    targets = [t for t in grid.languages() if t != "en"] or list(TEST_LANGUAGES[1:])
+    dev_only = [t for t in targets if t in TRAIN_ONLY_LANGUAGES]
 
     lines += ["### Variants on English (paper Table 2; extract mode, test micro-F1 / macro-F1)", "",
               "| variant | micro-F1 | macro-F1 |", "| --- | --- | --- |"]
@@ -238,8 +254,12 @@ def tables(grid: Grid, all_weights: tuple[str, Grid] | None = None) -> tuple[str
         lines.append(f"| {markers.upper()}-{pooling.upper()} | {fmt(grid.scores(key, 'en'))} | {fmt(grid.scores(key, 'en', 'macro_f1'))} |")
         summary[f"variants/{markers}-{pooling}"] = mean(grid.scores(key, "en"))
 
-    lines += ["", "### Zero-shot transfer from English (paper Table 3; micro-F1)", "",
-              "| model | " + " | ".join(targets) + " | average |", "| --- |" + " --- |" * (len(targets) + 1)]
+    lines += ["", "### Zero-shot transfer from English (paper Table 3; micro-F1)", ""]
+    if dev_only:
+        lines += [(f"Languages marked † have no test set: scored on their dev sentences outside the early-stopping sample"
+                   f" ({', '.join(dev_only)})."), ""]
+    lines += ["| model | " + " | ".join(f"{t}{' †' * (t in dev_only)}" for t in targets) + " | average |",
+              "| --- |" + " --- |" * (len(targets) + 1)]
     ratios = []
     for markers, pooling in (("um", "es"), ("etm", "es"), ("etm", "emp")):
         key = english_key(markers, pooling)
@@ -312,7 +332,24 @@ def tables(grid: Grid, all_weights: tuple[str, Grid] | None = None) -> tuple[str
     if ("joint-domain-steps", "etm", "emp", "classify", ("en",), JOINT_DOMAIN) in grid.by_key:
         section, summary["emp_catches_up_with_es_given_more_epochs"] = pooling_at_more_epochs(grid)
         lines += section
+    if any(key[0] == "pair-schemes" for key in grid.by_key):
+        lines += pair_schemes(grid)
     return "\n".join(findings(grid, summary) + lines) + "\n", summary
+
+
+def pair_schemes(grid: Grid) -> list[str]:
+    """SS, ES and EMP trained on every ordered pair (`variants`) and on one candidate per pair with
+    direction-tagged labels (`pair-schemes`, the paper's scheme), both scored as ordered triples on
+    English test, seeds paired."""
+    lines = ["", "### Candidate pairs: every ordered pair vs one per pair in sentence order (English test micro-F1)", "",
+             "| variant | every ordered pair | one per pair (direction-tagged labels) | paired seeds |", "| --- | --- | --- | --- |"]
+    for markers in ("um", "etm"):
+        for pooling in ("ss", "es", "emp"):
+            ordered, unordered = english_key(markers, pooling), ("pair-schemes", markers, pooling, "extract", ("en",), None)
+            text, _ = compare(grid, unordered, ordered, ("unordered", "ordered"))
+            lines.append(f"| {markers.upper()}-{pooling.upper()} | {fmt(grid.scores(ordered, 'en'))} |"
+                         f" {fmt(grid.scores(unordered, 'en'))} | {text} |")
+    return lines
 
 
 def joint_at_equal_epochs(grid: Grid) -> tuple[list[str], dict[str, bool | None]]:

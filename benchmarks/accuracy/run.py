@@ -28,7 +28,18 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.accuracy.grid import DOMAINS, EXPERIMENTS, GRID, PROFILES, VARIANTS, Cell, cells, variant_name
+from benchmarks.accuracy.grid import (
+    DOMAINS,
+    EXPERIMENTS,
+    GRID,
+    PROFILES,
+    TRAIN_ONLY_LANGUAGES,
+    VARIANTS,
+    Cell,
+    Profile,
+    cells,
+    variant_name,
+)
 
 SPLIT_FILE = "{domain}-{split}.json.gz"
 
@@ -56,10 +67,28 @@ def report_summary(report) -> dict[str, object]:
     }
 
 
+def evaluation_sentences(data: Path, language: str, domain: str | None, profile: Profile) -> tuple[list, str]:
+    """(sentences, split) a cell is scored on in `language`: its test set, or for a language without
+    one (`evaluation_split`), its dev sentences outside the early-stopping sample a cell trained on it would draw (the
+    same sentences for every cell, so zero-shot and supervised scores compare)."""
+    from polyrel.model.training.data import read_corpus, sample
+
+    if evaluation_split(language) == "test":
+        return read_corpus(split_files(data, (language,), domain, "test")).sentences[: profile.sentence_limit], "test"
+    dev = read_corpus(split_files(data, (language,), domain, "dev")).sentences[: profile.sentence_limit]
+    stopping = {id(s) for s in sample(dev, profile.dev_sentences)}
+    return [s for s in dev if id(s) not in stopping], "dev"
+
+
+def evaluation_split(language: str) -> str:
+    """Where a language is scored: its test set, or dev for a language Multi-CrossRE gives none."""
+    return "dev" if language in TRAIN_ONLY_LANGUAGES else "test"
+
+
 def unscored(cell: Cell, record: dict, data: Path) -> list[str]:
-    """Test languages of the cell that are available but not in its record."""
+    """Languages the cell is scored on whose split is at hand but not in its record."""
     return [lang for lang in cell.evaluate_on
-            if lang not in record["evaluations"] and split_files(data, (lang,), cell.domain, "test")]
+            if lang not in record["evaluations"] and split_files(data, (lang,), cell.domain, evaluation_split(lang))]
 
 
 def pending(cell: Cell, out: Path, models: Path, data: Path, retrain_partial: bool = False) -> str | None:
@@ -78,12 +107,11 @@ def pending(cell: Cell, out: Path, models: Path, data: Path, retrain_partial: bo
     return "train" if missing and retrain_partial else None
 
 
-def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sentence_limit: int | None, path: Path) -> list[str]:
-    """Score the kept model on test languages not yet in the record, saving the record after
-    each (on a CPU one language is half an hour); the languages added."""
+def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, profile: Profile, path: Path) -> list[str]:
+    """Score the kept model on languages not yet in the record, saving the record after each (on
+    a CPU one language is half an hour); the languages added."""
     from polyrel.model.relation.predictor import RelationPredictor
     from polyrel.model.relation.training import build_instances, evaluate_instances
-    from polyrel.model.training.data import read_corpus
 
     todo = unscored(cell, record, data)
     if not todo:
@@ -91,9 +119,9 @@ def evaluate_missing(cell: Cell, record: dict, model_dir: Path, data: Path, sent
     predictor = RelationPredictor.load(model_dir)
     for lang in todo:
         started = time.perf_counter()
-        sentences = read_corpus(split_files(data, (lang,), cell.domain, "test")).sentences[:sentence_limit]
-        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, cell.task), 256)
-        record["evaluations"][lang] = {**report_summary(report), "seconds": time.perf_counter() - started}
+        sentences, split = evaluation_sentences(data, lang, cell.domain, profile)
+        report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, cell.task, predictor.config.pairs), 256)
+        record["evaluations"][lang] = {**report_summary(report), "split": split, "seconds": time.perf_counter() - started}
         _write(path, record)
     return todo
 
@@ -118,7 +146,7 @@ def run_cell(
     if need is None:
         return f"skip {cell.id}"
     if need == "score":
-        added = evaluate_missing(cell, json.loads(path.read_text()), model_dir, data, profile.sentence_limit, path)
+        added = evaluate_missing(cell, json.loads(path.read_text()), model_dir, data, profile, path)
         return f"scored {cell.id} on {added}"
     started = time.perf_counter()
     train = read_corpus(split_files(data, cell.train, cell.domain, "train")).sentences[: profile.sentence_limit]
@@ -129,10 +157,11 @@ def run_cell(
     labels, types, pairs = collect_inventory(train)
     model, tokenizer = initialise_model(encoder, labels, types, cell.markers, cell.pooling, cell.task,
                                         profile.max_length, pairs, cell.seed, model_id=cell.id,
-                                        classify_output=profile.classify_output, word_joining=profile.word_joining)
+                                        classify_output=profile.classify_output, word_joining=profile.word_joining,
+                                        pairs=cell.pairs)  # type: ignore[arg-type]
     config = TrainingConfig(
         epochs=profile.epochs_for(cell.experiment), learning_rate=profile.learning_rate, head_learning_rate=profile.head_learning_rate,
-        batch_size=profile.batch_size, patience=profile.patience, seed=cell.seed, neg_ratio=profile.neg_ratio,
+        batch_size=profile.batch_size, patience=profile.patience, min_epochs=profile.min_epochs, seed=cell.seed, neg_ratio=profile.neg_ratio,
         freeze_embeddings=profile.freeze_embeddings, share_encoder_passes=profile.share_encoder_passes,
         eval_batch_size=256, progress=False,
     )
@@ -146,7 +175,7 @@ def run_cell(
         "train_seconds": result.seconds, "resumed_after_epoch": result.resumed_after_epoch, "evaluations": {},
     }
     _write(path, record)  # trained: from here on an interruption costs at most one test language
-    evaluate_missing(cell, record, model_dir, data, profile.sentence_limit, path)
+    evaluate_missing(cell, record, model_dir, data, profile, path)
     return f"done {cell.id} in {time.perf_counter() - started:.0f}s"
 
 

@@ -17,6 +17,9 @@
 #                      trained the profile's 5 epochs: 127-182 s per epoch alone on an H200, about
 #                      12 min with scoring, so two calls on the warm machine (the second resumes),
 #                      which leaves no margin in a 15-minute device session.
+#                      The paper's budget (issue: the paper's findings): PROFILE=paper with EXPERIMENTS
+#                      "variants pair-schemes" (Table 2 and the pair schemes), then "supervised", then
+#                      "joint-equal-epochs"; cells are cached, so each session with a device adds what it finishes.
 #
 # Runs from the repository root; reads the packed data and encoder from .gpu/carry (see
 # benchmarks/device/pack.py) and leaves everything it produced in $OUT as a few archives.

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from polyrel.model.choices import POOLINGS, PRECISIONS, WORD_JOININGS
+from polyrel.model.choices import PAIR_SCHEMES, POOLINGS, PRECISIONS, WORD_JOININGS
 from polyrel.model.relation.encoding import MARKER_SCHEMES
 from polyrel.model.training.arguments import (
     RESUME_HELP,
@@ -36,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--word-joining", choices=WORD_JOININGS, default="as_written",
                        help="Chinese/Japanese/Thai words read as written, without a word-start piece between them"
                        " (default), or spaced, as models before this option were trained")
+    train.add_argument("--pairs", choices=PAIR_SCHEMES, default="ordered",
+                       help="candidates: every ordered entity pair, or one per pair in sentence order with"
+                       " direction-tagged labels (the paper's scheme)")
     train.add_argument("--max-length", type=int, default=256, help="sub-tokens per input; longer pairs are windowed or skipped")
     train.add_argument("--epochs", type=int, default=10, help="passes over the training data")
     train.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (paper: 2e-5 base, 1e-5 large)")
@@ -96,7 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
         model, tokenizer = initialise_model(
             args.encoder, labels, types, args.markers, args.pooling, args.task, args.max_length, type_pairs, args.seed,
             adapter=adapter_config(args),
-            classify_output=args.classify_output, word_joining=args.word_joining,
+            classify_output=args.classify_output, word_joining=args.word_joining, pairs=args.pairs,
         )
     config = TrainingConfig(
         epochs=args.epochs, learning_rate=args.lr, head_learning_rate=args.head_lr, batch_size=args.batch_size,
@@ -124,7 +127,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     corpus = read_corpus(args.data, skip_invalid=args.skip_invalid)
     report_losses(corpus)
     sentences = sample(corpus.sentences, args.sample)
-    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, predictor.config.task), args.batch_size,
+    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, predictor.config.task, predictor.config.pairs), args.batch_size,
                                 desc="evaluate")
     report.extra.update(
         sentences=len(sentences), sampled_from=len(corpus.sentences) if args.sample else None,
@@ -140,21 +143,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from itertools import islice
 
+    from polyrel.model.relation.pairs import candidate_pairs, orient
     from polyrel.model.relation.predictor import PairQuery, RelationPredictor
     from polyrel.model.training.data import iter_records, sentence_record
     from polyrel.progress import track
 
     predictor = RelationPredictor.load(args.model, precision=args.precision)
-    classify = predictor.config.task == "classify"
+    classify, scheme = predictor.config.task == "classify", predictor.config.pairs
     skipped: list = []
     records = track(iter_records(args.input, skip_invalid=args.skip_invalid, skipped=skipped), "predict", unit="sentence")
     with open(args.output, "w", encoding="utf-8") as out:
         while chunk := list(islice(records, 256)):  # pairs of many sentences share batches
             jobs = []
             for sentence in chunk:
-                n = len(sentence.entities)
-                pairs = ([(r.head, r.tail) for r in sentence.relations] if classify and sentence.relations
-                         else [(h, t) for h in range(n) for t in range(n) if h != t])
+                n, mentions = len(sentence.entities), sentence.entities
+                pairs = (list(dict.fromkeys(candidate_pairs(mentions, r.head, r.tail, scheme)[0] for r in sentence.relations))
+                         if classify and sentence.relations
+                         else [c for a in range(n) for b in range(a + 1, n) for c in candidate_pairs(mentions, a, b, scheme)])
                 jobs.append((sentence, pairs))
             queries = [PairQuery(s.words, s.entities[h], s.entities[t]) for s, pairs in jobs for h, t in pairs]
             predictions = iter(predictor.predict(queries, args.batch_size, args.threshold))
@@ -162,8 +167,8 @@ def run_predict(args: argparse.Namespace) -> int:
                 record = sentence_record(sentence)
                 scored = [(h, t, next(predictions)) for h, t in pairs]
                 record["relations"] = [
-                    {"head": h, "tail": t, "label": label, "score": round(score, 6)}
-                    for h, t, p in scored for label, score in p.labels
+                    {"head": t if backward else h, "tail": h if backward else t, "label": label, "score": round(score, 6)}
+                    for h, t, p in scored for output, score in p.labels for label, backward in [orient(output)]
                 ]
                 record["skipped_pairs"] = [{"head": h, "tail": t, "reason": p.skipped} for h, t, p in scored if p.skipped]
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

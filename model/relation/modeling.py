@@ -5,10 +5,15 @@ model directory (`config.json`, `model.safetensors`, tokenizer files with the ma
 compact adapter form, see `backbone.py`) is what `save_pretrained` writes and
 `from_pretrained` reads, with no network and no pickle.
 
-Task modes: `extract` scores every ordered entity pair over K labels + "no relation"
+Task modes: `extract` scores candidate entity pairs over K labels + "no relation"
 (index 0, softmax; the paper's setting); `classify` labels gold-related pairs only (the CrossRE
 protocol, multi-label): one sigmoid per label, or (`classify_output="softmax"`) a softmax over the
 labels as the CrossRE baseline trains, decoded to the top label plus any other above threshold.
+
+Pair schemes (`pairs`): `ordered` makes every ordered pair (a, b) a candidate, so a relation's
+direction is which of (a, b) and (b, a) carries it; `unordered` makes one candidate per pair, the
+entity that comes first in the sentence as head, and doubles the labels: `label` for first → second,
+`label(e2,e1)` for second → first (the paper's scheme). Both are scored as ordered triples.
 
 Summary vectors (`Pooler`) of a marked sentence from the encoder's last layer:
 
@@ -32,7 +37,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from polyrel.model.batching import length_batches
-from polyrel.model.choices import POOLINGS, WORD_JOININGS, WordJoining
+from polyrel.model.choices import PAIR_SCHEMES, POOLINGS, WORD_JOININGS, PairScheme, WordJoining
 from polyrel.model.encoders.backbone import (
     EncoderModel,
     EncoderModelConfig,
@@ -41,6 +46,7 @@ from polyrel.model.encoders.backbone import (
     token_ids,
 )
 from polyrel.model.relation.encoding import EncodedPair, MarkerInventory, PairEncoder, collate
+from polyrel.model.relation.pairs import reversed_label
 
 
 def span_max(hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
@@ -87,8 +93,6 @@ class Pooler(nn.Module):
 NO_RELATION = "no_relation"
 TASKS: tuple[str, ...] = ("extract", "classify")
 CLASSIFY_OUTPUTS: tuple[str, ...] = ("sigmoid", "softmax")
-
-
 @dataclass
 class RelationModelConfig(EncoderModelConfig):
     encoder: str
@@ -99,6 +103,7 @@ class RelationModelConfig(EncoderModelConfig):
     task: Literal["extract", "classify"] = "extract"
     classify_output: Literal["sigmoid", "softmax"] = "sigmoid"  # the default reads older directories as trained
     word_joining: WordJoining = "spaced"  # how CJK words meet their pieces (encoding.PairEncoder); older directories: spaced
+    pairs: PairScheme = "ordered"  # candidates: every ordered pair, or one per pair with direction-tagged labels
     max_length: int = 256
     type_pairs: tuple[tuple[str, str], ...] = ()
     type_embedding_dim: int = 32
@@ -114,14 +119,18 @@ class RelationModelConfig(EncoderModelConfig):
             raise ValueError(f"unknown classify_output {self.classify_output!r}; choose from {CLASSIFY_OUTPUTS}")
         if self.word_joining not in WORD_JOININGS:
             raise ValueError(f"unknown word_joining {self.word_joining!r}; choose from {WORD_JOININGS}")
+        if self.pairs not in PAIR_SCHEMES:
+            raise ValueError(f"unknown pairs {self.pairs!r}; choose from {PAIR_SCHEMES}")
         self.labels = tuple(self.labels)
         self.entity_types = tuple(self.entity_types)
         self.type_pairs = tuple(tuple(p) for p in self.type_pairs)  # type: ignore[misc]
 
     @property
     def output_labels(self) -> tuple[str, ...]:
-        """Classifier outputs in order: extract mode puts "no relation" at index 0."""
-        return (NO_RELATION, *self.labels) if self.task == "extract" else self.labels
+        """Classifier outputs in order: extract mode puts "no relation" at index 0; an unordered
+        model has each label twice, forward then reversed (`reversed_label`)."""
+        labels = (*self.labels, *map(reversed_label, self.labels)) if self.pairs == "unordered" else self.labels
+        return (NO_RELATION, *labels) if self.task == "extract" else labels
 
     @property
     def softmax(self) -> bool:

@@ -21,10 +21,12 @@ from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from polyrel.model.batching import length_batches
+from polyrel.model.choices import PairScheme
 from polyrel.model.encoders.backbone import AdapterConfig, load_encoder
 from polyrel.model.precision import autocast, resolve
 from polyrel.model.relation.encoding import EncodedPair, PairEncoder, Unfit, collate
 from polyrel.model.relation.modeling import RelationModel, RelationModelConfig, add_markers
+from polyrel.model.relation.pairs import candidate_pairs, orient, reversed_label
 from polyrel.model.relation.predictor import RelationPredictor, decide
 from polyrel.model.training.layer_cache import LowerLayerCache
 from polyrel.model.training.metrics import Report, score
@@ -57,6 +59,7 @@ def initialise_model(
     pooling: str = "emp", task: str = "extract", max_length: int = 256,
     type_pairs: Sequence[tuple[str, str]] = (), seed: int = 13, model_id: str = "",
     adapter: AdapterConfig | None = None, classify_output: str = "softmax", word_joining: str = "as_written",
+    pairs: PairScheme = "ordered",
 ) -> tuple[RelationModel, PreTrainedTokenizerBase]:
     """A new relation model on a pretrained encoder, with the marker tokens added;
     with `adapter`, the encoder stays frozen under LoRA and the model saves compact."""
@@ -69,7 +72,7 @@ def initialise_model(
     config = RelationModelConfig(
         encoder=encoder, labels=tuple(labels), entity_types=tuple(entity_types), markers=markers,  # type: ignore[arg-type]
         pooling=pooling, task=task, max_length=min(max_length, tokenizer.model_max_length),  # type: ignore[arg-type]
-        classify_output=classify_output, word_joining=word_joining,  # type: ignore[arg-type]
+        classify_output=classify_output, word_joining=word_joining, pairs=pairs,  # type: ignore[arg-type]
         type_pairs=tuple(type_pairs), model_id=model_id or f"polyrel-{markers}-{pooling}-{Path(encoder).name}",
     )
     add_markers(backbone, tokenizer, config.marker_inventory())
@@ -80,15 +83,23 @@ def initialise_model(
 
 
 def build_instances(
-    sentences: Sequence[Sentence], encoder: PairEncoder, task: str
+    sentences: Sequence[Sentence], encoder: PairEncoder, task: str, pairs: PairScheme = "ordered",
 ) -> list[PairInstance]:
-    """Candidate pairs: every ordered pair (extract) or the gold-related pairs (classify)."""
+    """Candidate pairs: every candidate of the scheme (extract) or the gold-related ones (classify).
+    Under the `unordered` scheme a candidate's gold holds the labels from its second entity to its
+    first as `reversed_label`s."""
     instances = []
     for s_idx, sentence in enumerate(sentences):
-        gold = {(r.head, r.tail): frozenset(r.labels) for r in sentence.relations}
+        gold: dict[tuple[int, int], set[str]] = {}
+        for r in sentence.relations:
+            if pairs == "unordered" and candidate_pairs(sentence.entities, r.head, r.tail, pairs) == ((r.tail, r.head),):
+                gold.setdefault((r.tail, r.head), set()).update(map(reversed_label, r.labels))
+            else:
+                gold.setdefault((r.head, r.tail), set()).update(r.labels)
         if task == "extract":
             n = len(sentence.entities)
-            candidates = [(h, t) for h in range(n) for t in range(n) if h != t]
+            candidates = ([(h, t) for h in range(n) for t in range(n) if h != t] if pairs == "ordered"  # the order seeds sampled
+                          else [candidate_pairs(sentence.entities, a, b, pairs)[0] for a in range(n) for b in range(a + 1, n)])
         else:
             candidates = list(gold)
         words = sentence.words
@@ -96,7 +107,7 @@ def build_instances(
             encoded = encoder.encode(words, sentence.entities[h], sentence.entities[t])
             unfit = encoded.reason if isinstance(encoded, Unfit) else None
             instances.append(PairInstance(
-                s_idx, h, t, gold.get((h, t), frozenset()),
+                s_idx, h, t, frozenset(gold.get((h, t), ())),
                 None if unfit else encoded, unfit,  # type: ignore[arg-type]
             ))
     return instances
@@ -134,10 +145,29 @@ def score_instances(
     """The report over all `instances`, given output probabilities for the `fit` ones."""
     by_instance = dict(zip((id(i) for i in fit), decode(probs, config)))
     pred = [by_instance.get(id(i), frozenset()) for i in instances]
-    report = score([i.gold for i in instances], pred, config.labels)
+    report = score_labels([i.gold for i in instances], pred, config)
     report.extra["unfit_pairs"] = len(instances) - len(fit)
     report.extra["unfit_gold_labels"] = sum(len(i.gold) for i in instances if i.encoded is None)
     return report
+
+
+def score_labels(gold: Sequence[frozenset[str]], pred: Sequence[frozenset[str]], config: RelationModelConfig) -> Report:
+    """Scores of candidates' label sets over the model's labels; an unordered model's are scored as
+    ordered pairs (`as_ordered`), so the two schemes' scores compare."""
+    if config.pairs == "unordered":
+        gold, pred = as_ordered(gold), as_ordered(pred)
+    return score(gold, pred, config.labels)
+
+
+def as_ordered(label_sets: Sequence[frozenset[str]]) -> list[frozenset[str]]:
+    """Each unordered candidate's labels as two ordered decisions: (first, second)'s labels, then
+    (second, first)'s, the reversed labels read forward."""
+    out = []
+    for labels in label_sets:
+        oriented = [orient(label) for label in labels]
+        out.append(frozenset(label for label, backward in oriented if not backward))
+        out.append(frozenset(label for label, backward in oriented if backward))
+    return out
 
 
 def side_by_side(items: Sequence[PairInstance]) -> list[PairInstance]:
@@ -157,8 +187,8 @@ def constant_floor(instances: Sequence[PairInstance], config: RelationModelConfi
     if config.task == "extract" or not instances:
         return 0.0
     golds = [i.gold for i in instances]
-    return max(score(golds, [frozenset({label}) if i.encoded is not None else frozenset() for i in instances],
-                     config.labels).macro_f1 for label in config.labels)
+    return max(score_labels(golds, [frozenset({label}) if i.encoded is not None else frozenset() for i in instances],
+                            config).macro_f1 for label in config.output_labels)
 
 
 class RelationTask:
@@ -177,12 +207,12 @@ class RelationTask:
         self.model = model
         self.config = model.config
         self.encoder = model.config.pair_encoder(tokenizer)
-        instances = build_instances(train, self.encoder, self.config.task)
+        instances = build_instances(train, self.encoder, self.config.task, self.config.pairs)
         self.skipped = Counter(i.unfit for i in instances if i.unfit)
         if self.skipped:
             log.warning("skipping %d training pairs that do not fit: %s", sum(self.skipped.values()), self.skipped.most_common(3))
         self.instances = [i for i in instances if i.encoded is not None]
-        self.dev = build_instances(dev, self.encoder, self.config.task) if dev else []
+        self.dev = build_instances(dev, self.encoder, self.config.task, self.config.pairs) if dev else []
         self.neg_ratio = training.neg_ratio if self.config.task == "extract" else None
         self.language_fraction = training.language_fraction
         self.sampled = {i for i, s in enumerate(train) if s.lang not in training.full_languages}

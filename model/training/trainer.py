@@ -47,6 +47,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     patience: int = 3
+    min_epochs: int = 0  # early stopping never ends a run before this epoch
     seed: int = 13
     neg_ratio: float | None = None  # relation extract mode: no-relation pairs kept per gold pair each epoch
     freeze_embeddings: bool = False
@@ -69,7 +70,7 @@ class TrainingConfig:
 # trained under: one that lacks the setting resumes when the run asks for that value.
 LEGACY_SETTINGS: dict[str, Any] = {
     "share_encoder_passes": False, "language_fraction": None, "full_languages": ("en",), "precision": "fp32",
-    "cache_lower_layers": False, "initialised_from": None,
+    "cache_lower_layers": False, "initialised_from": None, "min_epochs": 0,
 }
 
 
@@ -224,7 +225,7 @@ class Trainer:
                 self.save(output_dir)
             elif best > task.selection_floor:  # patience starts once the model has left its untrained plateau
                 bad_epochs += 1
-                if bad_epochs >= c.patience:
+                if bad_epochs >= c.patience and epoch >= c.min_epochs:
                     break
             self._checkpoint(directory, result, bad_epochs, optimizer, scheduler, rng)
             if stop_after is not None and epoch >= stop_after and epoch < c.epochs:

@@ -172,7 +172,7 @@ def test_a_joint_cell_trains_the_profiles_joint_epochs_and_its_equal_epochs_twin
     assert ("| one model per language (2 epochs) | joint (en + 10 translations; 1 epoch) |"
             " joint (en + 10 translations; 2 epochs) |\n| --- | --- | --- | --- |") in text
     finding = next(line for line in text.splitlines() if line.startswith("- **Joint beats"))
-    en = f"en: joint {100 * equal['evaluations']['en']['micro_f1']:.1f} (n=1)"
+    en = f"en: joint {100 * equal['evaluations']['en']['micro_f1']:.1f} vs one model"
     assert en in finding and "The joint cells trained" not in finding  # the equal-epochs joint, no budget caveat
 
 
@@ -220,8 +220,8 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     lines, held = report.joint_at_equal_epochs(report.Grid(records))
     assert held == {"micro_f1": True, "macro_f1": False}
     assert "| german | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 25.0 ± 0.0 (n=3) |" in lines
-    assert "on micro-F1 holds (en: joint 35.0 (n=3) vs one model 30.0 (n=3);" in lines[-1]
-    assert "on macro-F1 mixed (4 of 5) (en: joint 10.0 (n=3) vs one model 20.0 (n=3);" in lines[-1]
+    assert "on micro-F1 holds (en: joint 35.0 vs one model 30.0 (seeds 1, 2, 3, paired; ahead in 3 of 3);" in lines[-1]
+    assert "on macro-F1 mixed (4 of 5) (en: joint 10.0 vs one model 20.0 (seeds 1, 2, 3, paired; ahead in 0 of 3);" in lines[-1]
 
     text, summary = report.tables(report.Grid(records))
     assert "### Joint vs one model per language at equal epochs" in text and "optimizer steps" not in text
@@ -232,10 +232,10 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 0.0 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
     assert lines[-1] == "| 1 | -1.0 / +5.0 | -1.0 / +20.0 | -1.0 / +20.0 | -1.0 / +20.0 | -1.0 / +20.0 |"
     lines = lines[:-6]  # the per-seed table after the two sentences
-    assert lines[-3] == ("Given the joint's optimizer steps (seed 1, paired), on English: en: joint 35.0 (n=1) vs English only 36.0 (n=1)"
-                         " micro-F1; en: joint 10.0 (n=1) vs English only 5.0 (n=1) macro-F1 — mixed: ahead on one metric only.")
+    assert lines[-3] == ("Given the joint's optimizer steps (seed 1, paired), on English: en: joint 35.0 vs English only 36.0"
+                         " (seed 1, paired; ahead in 0 of 1) micro-F1; en: joint 10.0 vs English only 5.0 (seed 1, paired; ahead in 1 of 1) macro-F1 — mixed: ahead on one metric only.")
     assert lines[-1].startswith("Given the joint's optimizer steps (seed 1, paired), on the other test languages (the English model"
-                                " zero-shot): german: joint 35.0 (n=1) vs English only 36.0 (n=1) micro-F1; german: joint 25.0 (n=1)")
+                                " zero-shot): german: joint 35.0 vs English only 36.0 (seed 1, paired; ahead in 0 of 1) micro-F1; german: joint 25.0")
     assert lines[-1].endswith("macro-F1 — the joint is ahead in 4 of 8 (language, metric) comparisons.")
 
     # The joint's seed 1 is ahead of the control's seed 1 on English micro-F1 though the joint's mean over
@@ -247,7 +247,7 @@ def test_joint_at_equal_epochs_gives_a_verdict_per_metric() -> None:
     assert lines[-1].startswith("| 1 | +1.0 / +5.0 |")
     lines = lines[:-6]
     assert "| en | 30.0 ± 0.0 (n=3) / 20.0 ± 0.0 (n=3) | 35.0 ± 1.7 (n=3) / 10.0 ± 0.0 (n=3) | 36.0 ± 0.0 (n=1) / 5.0 ± 0.0 (n=1) |" in lines
-    assert lines[-3].startswith("Given the joint's optimizer steps (seed 1, paired), on English: en: joint 37.0 (n=1) vs English only 36.0")
+    assert lines[-3].startswith("Given the joint's optimizer steps (seed 1, paired), on English: en: joint 37.0 vs English only 36.0")
     assert lines[-3].endswith("— the joint stays ahead, so its lead is not only its steps.")
 
 
@@ -381,7 +381,7 @@ def test_emp_and_es_are_compared_at_the_profiles_epochs_and_given_more() -> None
     assert "| ETM-EMP | 30.0 ± 0.0 (n=2) / 10.0 ± 0.0 (n=2) | 72.0 ± 0.0 (n=2) / 31.5 ± 0.7 (n=2) |" in lines
     assert "| ETM-ES | 50.0 ± 0.0 (n=2) / 25.0 ± 0.0 (n=2) | 70.0 ± 0.0 (n=2) / 40.0 ± 0.0 (n=2) |" in lines  # seeds 1, 2 only
     assert lines[-1].startswith("EMP catches up with ES given more epochs — mixed: ahead on one metric only: 5 epochs:"
-                                " ETM-EMP 30.0 (n=2) vs ETM-ES 50.0 (n=2) micro-F1;")
+                                " ETM-EMP 30.0 vs ETM-ES 50.0 (seeds 1, 2, paired; ahead in 0 of 2) micro-F1;")
     assert lines[-1].endswith("Dev macro-F1 after each epoch (mean over seeds): ETM-EMP 5.0, 15.0, 30.0 vs ETM-ES 10.0,"
                               " 20.0, 25.0; ETM-EMP behind after 2 of 3 epochs. Epochs trained per seed (25 epochs budget):"
                               " ETM-ES 3, 3; ETM-EMP 3, 3.")
@@ -399,7 +399,8 @@ def test_findings_compare_emp_with_es_and_how_fast_each_learned() -> None:
     grid_ = report.Grid([record("etm", "es", 0.3, [0.1, 0.3]), record("etm", "emp", 0.2, [0.0, 0.3]),
                          record("um", "es", 0.2, [0.1, 0.2]), record("um", "emp", 0.25, [0.1, 0.2])])
     line = next(l for l in report.findings(grid_, {"zero_shot_ratio": {"average": None}}) if "EMP beats ES" in l)
-    assert "— mixed (1 of 2), fewer than 3 seeds: ETM-EMP 20.0 (n=1) vs ETM-ES 30.0 (n=1); UM-EMP 25.0 (n=1) vs UM-ES 20.0" in line
+    assert ("— mixed (1 of 2), fewer than 3 seeds: ETM-EMP 20.0 vs ETM-ES 30.0 (seed 1, paired; ahead in 0 of 1);"
+            " UM-EMP 25.0 vs UM-ES 20.0 (seed 1, paired; ahead in 1 of 1)") in line
     assert line.endswith("Dev micro-F1 after each epoch (mean over seeds): ETM-EMP 0.0, 30.0 vs ETM-ES 10.0, 30.0;"
                          " ETM-EMP behind after 1 of 2 epochs.")
 
@@ -409,3 +410,59 @@ def test_pooling_steps_adds_an_emp_twin_to_the_steps_control() -> None:
     assert [(c.experiment, c.pooling) for c in steps] == [("joint-domain-steps", "es"), ("joint-domain-steps", "emp")]
     assert steps[0] in cells(["joint-domain"], [1], "reduced-softmax")  # the ES control is trained once for both
     assert len(cells(["joint-domain", "pooling-steps"], [1], "reduced-softmax")) == 1 + 5 + 1 + 1
+
+
+def test_comparisons_pair_seeds_and_count_the_seeds_each_side_wins() -> None:
+    def record(pooling: str, seed: int, test: float) -> dict:
+        cell = {"experiment": "variants", "markers": "etm", "pooling": pooling, "task": "extract", "train": ["en"],
+                "domain": None, "seed": seed}
+        return {"cell": cell, "evaluations": {"en": {"micro_f1": test}}}
+
+    # seed 4 has ES only: left out, so one side's extra seed cannot decide the verdict
+    grid_ = report.Grid([record("emp", 1, 0.30), record("emp", 2, 0.20), record("emp", 3, 0.31),
+                         record("es", 1, 0.28), record("es", 2, 0.25), record("es", 3, 0.29), record("es", 4, 0.90)])
+    text, ahead = report.compare(grid_, report.english_key("etm", "emp"), report.english_key("etm", "es"), ("EMP", "ES"))
+    assert text == "EMP 27.0 vs ES 27.3 (seeds 1, 2, 3, paired; ahead in 2 of 3)" and ahead is False
+
+
+def test_the_paper_profile_transfers_to_every_language_and_compares_pair_schemes() -> None:
+    paper = cells(["variants", "supervised", "pair-schemes"], [1], "paper")
+    supervised = [c for c in paper if c.experiment == "supervised"]
+    assert len(supervised) == 10  # every language but English has training data
+    transfer = next(c for c in paper if c.id == "variants__etm-emp__extract__en__all__paper__s1")
+    assert len(transfer.evaluate_on) == 11
+    schemes = [c for c in paper if c.experiment == "pair-schemes"]
+    assert [(c.markers, c.pooling) for c in schemes] == [(m, p) for m in ("um", "etm") for p in ("ss", "es", "emp")]
+    assert all(c.pairs == "unordered" and c.id.endswith("__paper__unordered__s1") for c in schemes)
+    assert len(cells(["variants", "supervised"], [1], "reduced")) == 7 + 4  # profiles without dev-only languages unchanged
+
+
+def test_a_language_without_a_test_set_is_scored_on_dev_outside_the_early_stopping_sample(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    link(data, "french", ("train", "dev"))
+    profile = dataclasses.replace(run.PROFILES["smoke"], sentence_limit=None, dev_sentences=30)
+    sentences, split = run.evaluation_sentences(data, "french", None, profile)
+    dev = run.split_files(data, ("french",), None, "dev")
+    from polyrel.model.training.data import read_corpus, sample
+
+    everything = read_corpus(dev).sentences
+    stopping = {(s.doc_id, s.text) for s in sample(everything, 30)}
+    assert split == "dev" and len(sentences) == len(everything) - 30
+    assert not stopping & {(s.doc_id, s.text) for s in sentences}
+
+
+def test_unordered_cells_train_one_candidate_per_pair_and_the_report_compares_schemes(tiny_xlmr_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    link(data, "en", ("train", "dev", "test"))
+    names = grid(data, tmp_path, tiny_xlmr_dir, "pair-schemes", "variants", extra=("--variants", "etm-es"))
+    assert names == ["pair-schemes__etm-es__extract__en__all__smoke__unordered__s1.json",
+                     "variants__etm-es__extract__en__all__smoke__s1.json"]
+    unordered, ordered = (json.loads((tmp_path / "results" / "cells" / n).read_text()) for n in names)
+    assert unordered["cell"]["pairs"] == "unordered"
+    assert json.loads((tmp_path / "models" / names[0].removesuffix(".json") / "config.json").read_text())["pairs"] == "unordered"
+    assert 0 < unordered["train_pairs"] < ordered["train_pairs"]  # one candidate per pair, not two
+    assert unordered["evaluations"]["en"]["n_pairs"] == ordered["evaluations"]["en"]["n_pairs"]  # both scored as ordered pairs
+    assert report.main(["--out", str(tmp_path / "results"), "--profile", "smoke", "--seeds", "1"]) == 0
+    text = (tmp_path / "results" / "RESULTS.md").read_text()
+    assert "### Candidate pairs: every ordered pair vs one per pair in sentence order" in text
+    assert "| ETM-ES |" in text.split("### Candidate pairs")[1]

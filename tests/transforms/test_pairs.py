@@ -94,3 +94,9 @@ def test_parts_keep_mirrors_together():
     [item] = pairs([ANNA, BO, ACME])
     assert [part.pairs for part in item.split(5)] == [item.pairs[:4], item.pairs[4:]]
     assert [len(part.pairs) for part in item.split(1)] == [1] * 6
+
+
+def test_an_unordered_model_gets_each_pair_once_in_sentence_order_and_either_way_for_type_filters():
+    assert names(pairs([ACME, ANNA, BO], pairs="unordered")) == [("Anna", "Acme"), ("Bo", "Acme"), ("Anna", "Bo")]
+    restricted = pairs([ACME, ANNA, OSLO], pairs="unordered", type_pairs=frozenset({("organisation", "person")}))
+    assert names(restricted) == [("Anna", "Acme")]  # (Anna, Acme) in sentence order: the type pair holds read backwards

@@ -128,3 +128,17 @@ def test_a_remote_model_is_cached_privately_and_fetched_again_when_tampered(tiny
     (local / "config.json").write_text("{}")  # someone changed the cached copy
     assert Path(local_model_dir(url)) == local
     assert (local / "config.json").read_bytes() == (tiny_relation_model_dir / "config.json").read_bytes()
+
+
+def test_a_reversed_label_of_an_unordered_model_is_written_tail_to_head():
+    from apache_beam.ml.inference.base import PredictionResult
+
+    from polyrel.model.relation.predictor import PairPrediction
+
+    item = replace(ITEMS[1], pairs=((0, 1),))
+    backward = PredictionResult(item, (PairPrediction((("physical(e2,e1)", 0.9),)),), "m")
+    forward = PredictionResult(item, (PairPrediction((("physical", 0.8),)),), "m")
+    [t] = to_triples(backward)
+    assert (t.pair.head.text, t.pair.tail.text, t.label, t.score) == ("paris", "anna", "physical", 0.9)
+    [t] = to_triples(forward)
+    assert (t.pair.head.text, t.pair.tail.text, t.label) == ("anna", "paris", "physical")

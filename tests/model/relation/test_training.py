@@ -63,6 +63,44 @@ def test_tiny_model_overfits_twenty_sentences(task, markers, pooling, output, ti
     assert saved["result"]["best_epoch"] == result.best_epoch
 
 
+def test_unordered_candidates_carry_direction_tagged_gold_and_score_as_ordered_pairs(tiny_bert_dir):
+    from polyrel.model.relation.training import score_labels
+
+    sentences = toy_sentences(4)
+    labels, types, type_pairs = collect_inventory(sentences)
+    model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, max_length=32, type_pairs=type_pairs, pairs="unordered")
+    assert model.config.output_labels == ("no_relation", "physical", "role", "physical(e2,e1)", "role(e2,e1)")
+    instances = build_instances(sentences, model.config.pair_encoder(tokenizer), "extract", "unordered")
+    assert len(instances) == 4 * 3 and all(i.head < i.tail for i in instances)  # entities listed in sentence order
+    golds = {(i.sentence, i.head, i.tail): i.gold for i in instances}
+    assert golds[(1, 0, 1)] == {"role"}  # "anna works at siemens": person first, role runs forward
+    assert golds[(0, 0, 1)] == {"role(e2,e1)"}  # "siemens said ... anna": person second, role runs backward
+    ordered = build_instances(sentences, model.config.pair_encoder(tokenizer), "extract")
+    perfect = score_labels([i.gold for i in instances], [i.gold for i in instances], model.config)
+    assert perfect.micro_f1 == 1.0 and perfect.n_pairs == len(ordered)
+    assert sum(map(len, (i.gold for i in instances))) == sum(map(len, (i.gold for i in ordered)))
+    flipped = [frozenset(g.replace("(e2,e1)", "") if "(e2,e1)" in g else g + "(e2,e1)" for g in i.gold) for i in instances]
+    assert score_labels([i.gold for i in instances], flipped, model.config).micro_f1 == 0.0
+
+
+def test_tiny_unordered_model_overfits_and_predict_writes_head_to_tail(tiny_bert_dir, tmp_path):
+    sentences = toy_sentences()
+    data = tmp_path / "train.jsonl"
+    write_jsonl(sentences, str(data))
+    model_dir = tmp_path / "model"
+    assert main(["train", "--train", str(data), "--dev", str(data), "--output", str(model_dir), "--encoder", str(tiny_bert_dir),
+                 "--pairs", "unordered", "--epochs", "40", "--lr", "3e-3", "--head-lr", "1e-2", "--batch-size", "8",
+                 "--patience", "40", "--max-length", "32", "--seed", "3", "--quiet"]) == 0
+    predictor = RelationPredictor.load(model_dir, device="cpu")
+    assert predictor.config.pairs == "unordered"
+    report = evaluate_instances(predictor, build_instances(sentences, predictor.encoder, "extract", "unordered"))
+    assert report.micro_f1 == 1.0 and report.n_pairs == 20 * 6
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--model", str(model_dir), "--input", str(data), "--output", str(out)]) == 0
+    written = [{(r["head"], r["tail"], r["label"]) for r in json.loads(line)["relations"]} for line in out.read_text().splitlines()]
+    assert written == [{(r.head, r.tail, label) for r in s.relations for label in r.labels} for s in sentences]
+
+
 def test_neg_sampling_and_frozen_embeddings_train_and_keep_vocab_frozen(tiny_bert_dir, tmp_path):
     sentences = toy_sentences()
     labels, types, pairs = collect_inventory(sentences)

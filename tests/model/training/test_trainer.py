@@ -119,13 +119,13 @@ def test_a_checkpoint_is_data_and_a_mismatched_pair_is_refused(tiny_bert_dir, tm
         trainer.fit(task, tmp_path, resume=True)
 
 
-def classify_run(tiny_bert_dir, dev_scores, monkeypatch, epochs=5):
+def classify_run(tiny_bert_dir, dev_scores, monkeypatch, epochs=5, min_epochs=0):
     """A classify run whose dev scores, epoch by epoch, are `dev_scores(floor)` for the toy data's floor."""
     sentences = toy_sentences()
     labels, types, pairs = collect_inventory(sentences)
     model, tokenizer = initialise_model(str(tiny_bert_dir), labels, types, "etm", "es", "classify", 32, pairs, seed=3,
                                         classify_output="softmax")
-    config = TrainingConfig(epochs=epochs, batch_size=8, patience=1, seed=5, progress=False)
+    config = TrainingConfig(epochs=epochs, batch_size=8, patience=1, min_epochs=min_epochs, seed=5, progress=False)
     task = RelationTask(model, tokenizer, sentences, sentences, config)
     scores = iter(dev_scores(task.selection_floor))
     monkeypatch.setattr(task, "evaluate", lambda model, device: {"dev_macro_f1": next(scores)})
@@ -142,3 +142,10 @@ def test_patience_starts_once_dev_leaves_the_untrained_plateau(tiny_bert_dir, tm
     trainer, task = classify_run(tiny_bert_dir, dev_scores, monkeypatch)
     result = trainer.fit(task, tmp_path)
     assert (len(result.history), result.best_epoch) == (epochs_run, best_epoch)
+
+
+def test_early_stopping_waits_for_the_minimum_epochs(tiny_bert_dir, tmp_path, monkeypatch):
+    trainer, task = classify_run(tiny_bert_dir, lambda floor: [floor + 0.3, floor + 0.1, floor + 0.1, floor + 0.2, floor + 0.4],
+                                 monkeypatch, min_epochs=4)
+    result = trainer.fit(task, tmp_path)
+    assert (len(result.history), result.best_epoch) == (4, 1)  # patience 1 ran out at epoch 2, the floor held it to 4

@@ -55,17 +55,21 @@ def test_a_killed_load_leaves_each_document_old_or_new(tmp_path: Path) -> None:
                       for d in sorted({r["doc_id"] for r in rows})} for run, rows in (("run-1", old), ("run-2", new))}
     assert sum(expected["run-2"].values()) > 2 * BATCH_QUADS  # the load spans several transactions
     old_path, new_path, store = write(tmp_path / "v1.parquet", old), write(tmp_path / "v2.parquet", new), tmp_path / "store"
-    started = time.perf_counter()
     assert load(store, old_path).wait() == 0
+    started = time.perf_counter()
+    assert load(store, new_path).wait() == 0  # a load that replaces every graph, timed: what the kills cut into
     duration = time.perf_counter() - started
     mixed = False
-    for fraction in (0.5, 0.35, 0.65, 0.8):  # kill points inside the load, until one lands between transactions
+    # kill points inside the load, until one lands between transactions; each attempt starts from the old
+    # version (a load the kill missed would leave the new one, and new over new can never look mixed)
+    for fraction in (0.5, 0.35, 0.65, 0.8, 0.2, 0.9, 0.45, 0.55):
+        assert load(store, old_path).wait() == 0
         process = load(store, new_path)
         time.sleep(fraction * duration)
         process.kill()
         process.wait()
         held = versions_held(store, expected)
-        mixed = mixed or held == {"run-1", "run-2"}
+        mixed = held == {"run-1", "run-2"}
         if mixed:
             break
     assert mixed, "no kill landed inside the load: every attempt found the store wholly old or wholly new"

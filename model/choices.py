@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+MARKER_SCHEMES: tuple[str, ...] = ("um", "etm")  # model/relation/encoding.py: uniform or entity type markers
 POOLINGS: tuple[str, ...] = ("ss", "es", "emp", "es+type")  # model/relation/modeling.py
 WordJoining = Literal["spaced", "as_written"]  # model/relation/encoding.py: how CJK words meet their pieces
 WORD_JOININGS: tuple[str, ...] = ("spaced", "as_written")

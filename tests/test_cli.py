@@ -27,3 +27,14 @@ def test_every_option_of_every_command_is_explained():
     unexplained = {name: [a.option_strings or a.dest for a in parser._actions if not a.help]
                    for name, parser in [("polyrel", build_parser()), *subcommands(build_parser())]}
     assert {name: options for name, options in unexplained.items() if options} == {}
+
+
+def test_building_the_parser_loads_no_deep_learning_library():
+    """`--help` stays instant, and library settings made before a command runs (progress bars off,
+    `quiet_libraries`) reach the libraries, which read them when first imported."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from polyrel.cli import build_parser; build_parser();"
+             " print(sorted(m for m in ('torch', 'transformers', 'huggingface_hub', 'apache_beam') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -6,8 +6,7 @@ import argparse
 import json
 import sys
 
-from polyrel.model.choices import PAIR_SCHEMES, POOLINGS, PRECISIONS, WORD_JOININGS
-from polyrel.model.relation.encoding import MARKER_SCHEMES
+from polyrel.model.choices import MARKER_SCHEMES, PAIR_SCHEMES, POOLINGS, PRECISIONS, WORD_JOININGS
 from polyrel.model.training.arguments import (
     RESUME_HELP,
     adapter_config,

@@ -24,13 +24,12 @@ from typing import Literal, cast
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from polyrel.model.choices import WORD_JOININGS, WordJoining
+from polyrel.model.choices import MARKER_SCHEMES, WORD_JOININGS, WordJoining
 from polyrel.model.encoders.backbone import token_ids
 from polyrel.schemas.records import Entity
 from polyrel.scripts import UNSPACED_CHARACTER
 
 MarkerScheme = Literal["um", "etm"]
-MARKER_SCHEMES: tuple[str, ...] = ("um", "etm")
 GENERIC_MARKER = "[ENTITY]"
 UM_MARKERS = {"head": ("[E1]", "[/E1]"), "tail": ("[E2]", "[/E2]")}
 

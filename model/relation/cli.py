@@ -142,7 +142,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from itertools import islice
 
-    from polyrel.model.relation.pairs import candidate_pairs, orient
+    from polyrel.model.relation.pairs import candidate_pairs, orient, sentence_candidates
     from polyrel.model.relation.predictor import PairQuery, RelationPredictor
     from polyrel.model.training.data import iter_records, sentence_record
     from polyrel.progress import track
@@ -155,10 +155,9 @@ def run_predict(args: argparse.Namespace) -> int:
         while chunk := list(islice(records, 256)):  # pairs of many sentences share batches
             jobs = []
             for sentence in chunk:
-                n, mentions = len(sentence.entities), sentence.entities
+                mentions = sentence.entities
                 pairs = (list(dict.fromkeys(candidate_pairs(mentions, r.head, r.tail, scheme)[0] for r in sentence.relations))
-                         if classify and sentence.relations
-                         else [c for a in range(n) for b in range(a + 1, n) for c in candidate_pairs(mentions, a, b, scheme)])
+                         if classify and sentence.relations else sentence_candidates(mentions, scheme))
                 jobs.append((sentence, pairs))
             queries = [PairQuery(s.words, s.entities[h], s.entities[t]) for s, pairs in jobs for h, t in pairs]
             predictions = iter(predictor.predict(queries, args.batch_size, args.threshold))

@@ -34,3 +34,12 @@ def candidate_pairs(entities: Sequence[Entity], a: int, b: int, scheme: PairSche
         return (a, b), (b, a)
     first = entities[a].token_span <= entities[b].token_span
     return ((a, b),) if first else ((b, a),)
+
+
+def sentence_candidates(entities: Sequence[Entity], scheme: PairScheme) -> list[tuple[int, int]]:
+    """Every candidate of a sentence's entities: each ordered pair, head by head (the order sampled
+    training has always seen), or each pair once as `candidate_pairs` orders it."""
+    n = len(entities)
+    if scheme == "ordered":
+        return [(h, t) for h in range(n) for t in range(n) if h != t]
+    return [candidate_pairs(entities, a, b, scheme)[0] for a in range(n) for b in range(a + 1, n)]

@@ -26,7 +26,7 @@ from polyrel.model.encoders.backbone import AdapterConfig, load_encoder
 from polyrel.model.precision import autocast, resolve
 from polyrel.model.relation.encoding import EncodedPair, PairEncoder, Unfit, collate
 from polyrel.model.relation.modeling import RelationModel, RelationModelConfig, add_markers
-from polyrel.model.relation.pairs import candidate_pairs, orient, reversed_label
+from polyrel.model.relation.pairs import candidate_pairs, orient, reversed_label, sentence_candidates
 from polyrel.model.relation.predictor import RelationPredictor, decide
 from polyrel.model.training.layer_cache import LowerLayerCache
 from polyrel.model.training.metrics import Report, score
@@ -92,14 +92,11 @@ def build_instances(
     for s_idx, sentence in enumerate(sentences):
         gold: dict[tuple[int, int], set[str]] = {}
         for r in sentence.relations:
-            if pairs == "unordered" and candidate_pairs(sentence.entities, r.head, r.tail, pairs) == ((r.tail, r.head),):
-                gold.setdefault((r.tail, r.head), set()).update(map(reversed_label, r.labels))
-            else:
-                gold.setdefault((r.head, r.tail), set()).update(r.labels)
+            candidate = candidate_pairs(sentence.entities, r.head, r.tail, pairs)[0]
+            forward = candidate == (r.head, r.tail)
+            gold.setdefault(candidate, set()).update(r.labels if forward else map(reversed_label, r.labels))
         if task == "extract":
-            n = len(sentence.entities)
-            candidates = ([(h, t) for h in range(n) for t in range(n) if h != t] if pairs == "ordered"  # the order seeds sampled
-                          else [candidate_pairs(sentence.entities, a, b, pairs)[0] for a in range(n) for b in range(a + 1, n)])
+            candidates = sentence_candidates(sentence.entities, pairs)
         else:
             candidates = list(gold)
         words = sentence.words

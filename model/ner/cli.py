@@ -59,6 +59,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--batch-size", type=int, default=32, help="windows per inference batch")
     predict.set_defaults(func=run_predict)
 
+    annotate = commands.add_parser(
+        "annotate", help="add the NER's own non-gold entities to annotated sentences (relation-less), so a relation"
+        " model trained on them learns to give pairs with wrong spans no relation")
+    annotate.add_argument("--model", required=True, help="NER model directory")
+    annotate.add_argument("--data", nargs="+", required=True, help="annotated CrossRE or polyrel JSONL files")
+    annotate.add_argument("--output-dir", required=True,
+                          help="writes each input as polyrel JSONL OUTPUT_DIR/<its folder>/<its name>.jsonl.gz (the folder"
+                          " names the language, as in Multi-CrossRE)")
+    annotate.add_argument("--min-score", type=float, default=None, help="entity confidence floor (default: the model's)")
+    annotate.add_argument("--batch-size", type=int, default=32, help="windows per inference batch")
+    annotate.add_argument("--skip-invalid", action="store_true", help="skip and count invalid records instead of failing")
+    annotate.add_argument("--quiet", action="store_true", help="no progress bar")
+    annotate.set_defaults(func=run_annotate)
+
 
 def run_train(args: argparse.Namespace) -> int:
     from polyrel.model.ner.modeling import NerModel
@@ -116,4 +130,30 @@ def run_predict(args: argparse.Namespace) -> int:
                 for e in entities
             ]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 0
+
+
+def run_annotate(args: argparse.Namespace) -> int:
+    from collections import Counter
+    from pathlib import Path
+
+    from polyrel.model.ner.annotate import with_predicted_entities
+    from polyrel.model.ner.modeling import EntityRecognizer
+    from polyrel.model.training.data import read_corpus, write_jsonl
+
+    recognizer = EntityRecognizer.load(args.model)
+    total: Counter[str] = Counter()
+    for path in args.data:
+        corpus = read_corpus(path, skip_invalid=args.skip_invalid)
+        sentences, counts = with_predicted_entities(corpus.sentences, recognizer, args.min_score, args.batch_size,
+                                                    None if args.quiet else Path(path).name)
+        name = Path(path).name.removesuffix(".gz").removesuffix(".json").removesuffix(".jsonl")
+        target = Path(args.output_dir, Path(path).parent.name, f"{name}.jsonl.gz")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(sentences, str(target))
+        total.update(counts)
+        total["sentences"] += len(sentences)
+        total["skipped_records"] += len(corpus.skipped)
+        print(f"{target}: {len(sentences)} sentences, {counts['added']} entities added", file=sys.stderr)
+    print(json.dumps(dict(total)))
     return 0

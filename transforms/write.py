@@ -1,10 +1,14 @@
 """Stage 6: rows to Parquet files, all or nothing, identical on every runner.
 
 Protocol (the one Beam's FileBasedSink follows): each shard is written to a temporary file
-under `<directory>/.tmp-<run id>/`; once every shard is written, one finalising step renames
+under `<directory>/.tmp-<run id>-<nonce>/`; once every shard is written, one finalising step renames
 them to `part-SSSSS-of-NNNNN.parquet`, removes parts an earlier run left behind and deletes the
 temporary directory. Until that step readers see the previous complete output (or none),
-never a partial one; a retried shard overwrites its own temporary file.
+never a partial one; a retried shard overwrites its own temporary file. The temporary directory
+is named for the run and this pipeline object, so an earlier attempt's leftovers are never read.
+The finalising step takes the shards it finds in that directory, not only the paths the write
+step reported: a runner that loses a reported path (DaskRunner once gave a CI run an empty
+triples table while the shard file was on disk) then still writes every row, with a warning.
 
 Why not `beam.io.WriteToParquet`: its expansion relies on side inputs that DaskRunner
 recomputes per consumer (each recomputation opens a new temporary directory) and on outputs
@@ -21,6 +25,8 @@ file carrying the schema, so readers never meet a missing table.
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -30,6 +36,9 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from polyrel.transforms.deadletters import count
+
+log = logging.getLogger(__name__)
 PART = "part-{shard:05d}-of-{total:05d}.parquet"
 
 
@@ -53,7 +62,7 @@ class _Table:
         self.directory = directory.rstrip("/")
         self.schema = schema
         self.key = tuple(key)
-        self.temp = f"{self.directory}/.tmp-{run_id}"
+        self.temp = f"{self.directory}/.tmp-{run_id}-{uuid.uuid4().hex[:8]}"
 
     def write_shard(self, shard_rows: tuple[int, Iterable[dict[str, Any]]]) -> str:
         shard, rows = shard_rows
@@ -65,8 +74,17 @@ class _Table:
         return path
 
     def finalise(self, keyed: tuple[None, Iterable[str | None]]) -> Iterator[str]:
-        temps = sorted(p for p in keyed[1] if p is not None)
         fs, directory = fsspec.core.url_to_fs(self.directory)
+        reported = {p for p in keyed[1] if p is not None}
+        _, temp_dir = fsspec.core.url_to_fs(self.temp)
+        written = set(fs.glob(f"{temp_dir}/shard-*.parquet"))
+        if reported - written:
+            raise FileNotFoundError(f"shard files reported written are missing: {sorted(reported - written)[:3]}")
+        if written - reported:
+            log.warning("%s: %d shard files written but not reported by the runner; writing them too",
+                        self.directory, len(written - reported))
+            count("parquet_shards_unreported", len(written - reported))
+        temps = sorted(written)
         fs.makedirs(directory, exist_ok=True)
         total = max(len(temps), 1)
         finals = [f"{directory}/{PART.format(shard=i, total=total)}" for i in range(total)]
@@ -78,7 +96,6 @@ class _Table:
                 fs.mv(temp, final)
         else:
             _write(fs, finals[0], [], self.schema)
-        _, temp_dir = fsspec.core.url_to_fs(self.temp)
         if fs.exists(temp_dir):
             fs.rm(temp_dir, recursive=True)
         yield from (fs.unstrip_protocol(f) if "://" in self.directory else f for f in finals)

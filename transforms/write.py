@@ -7,8 +7,8 @@ temporary directory. Until that step readers see the previous complete output (o
 never a partial one; a retried shard overwrites its own temporary file. The temporary directory
 is named for the run and this pipeline object, so an earlier attempt's leftovers are never read.
 The finalising step takes the shards it finds in that directory, not only the paths the write
-step reported: a runner that loses a reported path (DaskRunner once gave a CI run an empty
-triples table while the shard file was on disk) then still writes every row, with a warning.
+step reported: a runner that loses a reported path still has every written row published, with
+a warning (one CI run got an empty triples table from DaskRunner, most likely this way).
 
 Why not `beam.io.WriteToParquet`: its expansion relies on side inputs that DaskRunner
 recomputes per consumer (each recomputation opens a new temporary directory) and on outputs

@@ -55,8 +55,9 @@ def _write(fs: fsspec.AbstractFileSystem, path: str, rows: list[dict[str, Any]],
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), handle, compression="zstd")
 
 
-class _Table:
-    """Where and how one table is written; shared by the write and finalise steps."""
+class ParquetTable:
+    """Where and how one table is written: the write step (one temporary file per shard) and the
+    finalising step (publish them as parts) of `WriteTable`."""
 
     def __init__(self, directory: str, schema: pa.Schema, key: Sequence[str], run_id: str) -> None:
         self.directory = directory.rstrip("/")
@@ -106,7 +107,7 @@ class WriteTable(beam.PTransform):
 
     def __init__(self, directory: str, schema: pa.Schema, key: Sequence[str], run_id: str, num_shards: int) -> None:
         super().__init__()
-        self.table = _Table(directory, schema, key, run_id)
+        self.table = ParquetTable(directory, schema, key, run_id)
         self.num_shards = num_shards
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:

@@ -2,7 +2,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyrel.transforms.write import WriteTable, _Table
+from polyrel.transforms.write import WriteTable, ParquetTable
 
 SCHEMA = pa.schema([("id", pa.string()), ("n", pa.int64())], metadata={"polyrel.table": "t"})
 
@@ -34,7 +34,7 @@ def test_rerun_replaces_old_parts_and_empty_table_keeps_schema(tmp_path):
 
 
 def test_finalise_writes_a_shard_the_runner_did_not_report(tmp_path):
-    table = _Table(str(tmp_path), SCHEMA, ("id",), "r")
+    table = ParquetTable(str(tmp_path), SCHEMA, ("id",), "r")
     first = table.write_shard((0, [{"id": "a", "n": 1}]))
     table.write_shard((1, [{"id": "b", "n": 2}]))  # its path lost on the way to the finalising step
     finals = list(table.finalise((None, [first, None])))
